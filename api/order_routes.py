@@ -1,0 +1,1 @@
+"""Order routes (filled in by the orders work)."""

@@ -1,0 +1,1 @@
+"""The store's domain: models, repositories and services. Never imports Chalice."""

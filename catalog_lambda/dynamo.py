@@ -1,0 +1,103 @@
+"""Shared DynamoDB plumbing: connections for transactions and error translation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from catalog_lambda.errors import UnavailableError
+from catalog_lambda.settings import Settings
+
+# DynamoDB answers that mean "try again later", not "your request is wrong".
+RETRYABLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionConflictException",
+    }
+)
+# One transaction may hold at most this many actions.
+MAX_TRANSACTION_ITEMS = 100
+
+
+def transaction_connection(settings: Settings) -> Connection:
+    return Connection(region=settings.region, host=settings.endpoint_url)
+
+
+def is_retryable(error: PynamoDBException) -> bool:
+    if error.cause_response_code in RETRYABLE_CODES:
+        return True
+    reasons = getattr(error, "cancellation_reasons", None) or []
+    return any(r is not None and r.code in {"ThrottlingError", "TransactionConflict"} for r in reasons)
+
+
+@contextmanager
+def unavailable_on_throttle() -> Iterator[None]:
+    """Turn DynamoDB throttling (after botocore's own retries) into UnavailableError."""
+    try:
+        yield
+    except PynamoDBException as error:
+        if is_retryable(error):
+            raise UnavailableError("the database is busy; retry shortly", retry_after=1) from error
+        raise
+
+
+class LabeledTransaction:
+    """A PynamoDB TransactWrite whose items carry labels, so a cancellation says which
+    of *our* conditions failed. (PynamoDB sends condition checks, deletes, puts and
+    updates in that order, whatever order they were added in; the reasons follow it.)"""
+
+    _ORDER = ("check", "delete", "put", "update")
+
+    def __init__(self, settings: Settings) -> None:
+        self._tx = TransactWrite(connection=transaction_connection(settings))
+        self._labels: dict[str, list[str]] = {kind: [] for kind in self._ORDER}
+
+    def check(self, label: str, model_cls: type[Model], hash_key: str, range_key: str, condition: Condition) -> None:
+        self._tx.condition_check(model_cls, hash_key, range_key, condition=condition)
+        self._labels["check"].append(label)
+
+    def delete(self, label: str, model: Model, condition: Condition | None = None) -> None:
+        self._tx.delete(model, condition=condition)
+        self._labels["delete"].append(label)
+
+    def put(self, label: str, model: Model, condition: Condition | None = None) -> None:
+        self._tx.save(model, condition=condition)
+        self._labels["put"].append(label)
+
+    def update(self, label: str, model: Model, actions: list[Action], condition: Condition | None = None) -> None:
+        self._tx.update(model, actions=actions, condition=condition, add_version_condition=False)
+        self._labels["update"].append(label)
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._labels.values())
+
+    def commit(self) -> None:
+        """Commit; raises :class:`TransactionFailed` naming the failed conditions."""
+        try:
+            with unavailable_on_throttle():
+                self._tx._commit()
+        except TransactWriteError as error:
+            labels = [label for kind in self._ORDER for label in self._labels[kind]]
+            reasons = error.cancellation_reasons or []
+            failed = {labels[i] for i, r in enumerate(reasons)
+                      if r is not None and r.code == "ConditionalCheckFailed" and i < len(labels)}
+            if not failed:
+                raise
+            raise TransactionFailed(failed) from error
+
+
+class TransactionFailed(Exception):
+    def __init__(self, failed: set[str]) -> None:
+        super().__init__(f"transaction conditions failed: {sorted(failed)}")
+        self.failed = failed

@@ -1,0 +1,132 @@
+"""Request bodies, validated strictly with pydantic (imported only by write paths).
+
+Types are strict: a string where an integer belongs, a float for an integer, a
+boolean for a number, an unknown field: each is a ``ValidationError`` naming the field.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator, model_validator
+from pydantic import ValidationError as PydanticValidationError
+
+from catalog_lambda.errors import ValidationError
+
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+SKU_PATTERN = r"^[A-Za-z0-9_-]+$"
+MAX_PRICE_CENTS = 100_000_000
+MAX_STOCK = 1_000_000
+
+_ALLOWED_CONTROL = {"\n", "\r", "\t"}
+
+
+def _no_control_chars(value: str, allow_newlines: bool = False) -> str:
+    for ch in value:
+        if unicodedata.category(ch) in ("Cc", "Cs") and not (allow_newlines and ch in _ALLOWED_CONTROL):
+            raise ValueError("must not contain control characters")
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", str_strip_whitespace=False)
+
+
+class ProductFields(_Strict):
+    """The editable fields of a product (the contract's limits)."""
+
+    sku: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=SKU_PATTERN)]
+    name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    description: Annotated[StrictStr, Field(max_length=5000)] = ""
+    category: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=SLUG_PATTERN)]
+    price_cents: Annotated[StrictInt, Field(ge=0, le=MAX_PRICE_CENTS)]
+    currency: Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$")]
+    image_url: Annotated[StrictStr, Field(max_length=2048)] | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return _no_control_chars(value)
+
+    @field_validator("description")
+    @classmethod
+    def _description(cls, value: str) -> str:
+        return _no_control_chars(value, allow_newlines=True)
+
+    @field_validator("image_url")
+    @classmethod
+    def _image_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from urllib.parse import urlsplit
+
+        _no_control_chars(value)
+        if any(ch.isspace() for ch in value):
+            raise ValueError("must be an https URL without spaces")
+        try:
+            parts = urlsplit(value)
+        except ValueError:
+            raise ValueError("must be an https URL") from None
+        if parts.scheme != "https" or not parts.hostname:
+            raise ValueError("must be an https URL")
+        return value
+
+    def editable(self) -> dict[str, Any]:
+        return self.model_dump()
+
+
+class ProductCreate(ProductFields):
+    stock: Annotated[StrictInt, Field(ge=0, le=MAX_STOCK)] = 0
+
+
+class ProductReplace(ProductFields):
+    """PUT body: read-only fields may be sent back (as GET returned them) and are ignored."""
+
+    id: Any = None
+    version: Any = None
+    stock: Any = None
+    created_at: Any = None
+    updated_at: Any = None
+
+
+class StockChange(_Strict):
+    delta: Annotated[StrictInt, Field(ge=-MAX_STOCK, le=MAX_STOCK)] | None = None
+    set: Annotated[StrictInt, Field(ge=0, le=MAX_STOCK)] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> StockChange:
+        if (self.delta is None) == (self.set is None):
+            raise ValueError("give exactly one of 'delta' or 'set'")
+        return self
+
+
+class CategoryCreate(_Strict):
+    slug: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=SLUG_PATTERN)]
+    name: Annotated[StrictStr, Field(min_length=1, max_length=100)]
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse(model: type[M], body: Any) -> M:
+    """Validate a decoded JSON body, turning pydantic's errors into the contract's details."""
+    if not isinstance(body, dict):
+        raise ValidationError("the body must be a JSON object", [{"field": "", "issue": "not an object"}])
+    try:
+        return model.model_validate(body)
+    except PydanticValidationError as error:
+        details = [
+            {"field": ".".join(str(p) for p in e["loc"]) or "", "issue": _issue(e)}
+            for e in error.errors(include_url=False, include_input=False)
+        ]
+        raise ValidationError("the request body is invalid", details) from None
+
+
+def _issue(error: Any) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown field"
+    message: str = error["msg"]
+    return message.removeprefix("Value error, ")

@@ -1,0 +1,1 @@
+"""Infrastructure: troposphere template builders, the infra CLI and the local stack."""

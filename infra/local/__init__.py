@@ -1,0 +1,1 @@
+"""The local stack: a linearizable AWS emulator, bootstrap, and the process supervisor."""

@@ -1,0 +1,61 @@
+"""``chalice local`` for the local stack: Chalice's own local server, built the way
+``chalice local --no-autoreload`` builds it, plus the one gateway behaviour the deploy
+configures and Chalice's local gateway lacks: an unknown path gets the contract's
+404 JSON (API Gateway's MISSING_AUTHENTICATION_TOKEN response is mapped to that at
+deploy) instead of a bare 403.
+
+No autoreload: Chalice's reloader polls the whole tree (``.venv`` included) every
+second and would restart the server in the middle of a test run.
+
+Run: ``python -m infra.local.api_server --port 8000 --stage dev``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from chalice.local import ChaliceRequestHandler, ForbiddenError, LocalDevServer, LocalGatewayException
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+class ContractRequestHandler(ChaliceRequestHandler):
+    def _send_error_response(self, error: LocalGatewayException) -> None:
+        if isinstance(error, ForbiddenError) and b"Missing Authentication Token" in (error.body or b""):
+            body = json.dumps({"error": {"code": "not_found", "message": "no such resource", "details": []}})
+            self._send_http_response(404, {"Content-Type": "application/json"}, body)
+            return
+        super()._send_error_response(error)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if os.environ.get("API_ACCESS_LOG", "1") != "0":
+            super().log_message(format, *args)
+
+
+def create_server(port: int, stage: str = "dev", host: str = "127.0.0.1") -> LocalDevServer:
+    from chalice.cli.factory import CLIFactory
+
+    factory = CLIFactory(str(PROJECT_DIR), environ=os.environ)
+    config = factory.create_config_obj(chalice_stage_name=stage)
+    app_obj = config.chalice_app
+    return LocalDevServer(app_obj, config, host, port, handler_cls=ContractRequestHandler)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="serve the Chalice app locally")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--stage", default="dev")
+    args = parser.parse_args(argv)
+    server = create_server(args.port, args.stage)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

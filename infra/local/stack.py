@@ -1,0 +1,274 @@
+"""The whole local stack in one command (``make dev``), and demo tokens (``make token``).
+
+``up`` starts, in order: the linearizable emulator (moto server on 127.0.0.1), the
+bootstrap (tables, user pool, demo users, secrets, demo catalog), the container
+service, the storefront, and the API last, so that once ``/health`` answers every
+service is up. It prints every URL and the demo credentials, and writes them to a
+state file. Ctrl-C or SIGTERM stops every child process (their whole process groups)
+within a few seconds.
+
+Ports: emulator ``LOCAL_AWS_PORT`` (5000), API ``API_PORT`` (8000), storefront
+``SITE_PORT`` (8080), container ``SERVER_PORT`` (8081); flags override the environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+DEFAULT_STATE_FILE = PROJECT_DIR / ".local" / "stack.json"
+STAGE = "dev"
+PORT_ENV = {"emulator": ("LOCAL_AWS_PORT", 5000), "api": ("API_PORT", 8000),
+            "site": ("SITE_PORT", 8080), "server": ("SERVER_PORT", 8081)}
+STOP_GRACE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    emulator_url: str
+    api_url: str
+    site_url: str
+    server_url: str
+    region: str
+    user_pool_id: str
+    client_id: str
+    jwks_url: str
+    issuer: str
+    cursor_secret_name: str
+    admin_email: str
+    shopper_email: str
+
+
+def _port(name: str, given: int | None) -> int:
+    env, default = PORT_ENV[name]
+    return given if given is not None else int(os.environ.get(env, default))
+
+
+def _wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process for {url} exited with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status < 500:
+                    return
+        except urllib.error.HTTPError as error:
+            if error.code < 500:
+                return
+            last = error
+        except OSError as error:
+            last = error
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {timeout:.0f}s ({last})")
+
+
+def emulator_env(emulator_url: str) -> dict[str, str]:
+    """Environment that points every AWS client at the emulator, with fake credentials."""
+    return {
+        "AWS_ENDPOINT_URL": emulator_url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+    }
+
+
+class Supervisor:
+    """Starts children in their own process groups and stops them all, whatever happens."""
+
+    def __init__(self) -> None:
+        self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+    def start(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(argv, cwd=PROJECT_DIR, env=env, start_new_session=True)
+        self.children.append((name, proc))
+        return proc
+
+    def stop(self) -> None:
+        for _name, proc in reversed(self.children):
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for _name, proc in self.children:
+            remaining = max(0.1, deadline - time.monotonic())
+            try:
+                proc.wait(timeout=remaining)
+            except subprocess.TimeoutExpired:
+                pass
+        for _name, proc in self.children:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            proc.wait()
+
+    def first_exited(self) -> tuple[str, int] | None:
+        for name, proc in self.children:
+            if proc.poll() is not None:
+                return name, proc.returncode
+        return None
+
+
+def up(args: argparse.Namespace) -> int:
+    from infra.local import bootstrap
+
+    ports = {name: _port(name, getattr(args, f"{name}_port")) for name in PORT_ENV}
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    python = sys.executable
+    base_env = {**os.environ, **emulator_env(urls["emulator"]), "PYTHONPATH": str(PROJECT_DIR),
+                "PYTHONUNBUFFERED": "1"}
+    supervisor = Supervisor()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt(signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        emulator = supervisor.start("emulator", [python, "-m", "infra.local.emulator", "--port",
+                                                 str(ports["emulator"])], base_env)
+        _wait_http(f"{urls['emulator']}/moto-api/", 60, emulator)
+
+        os.environ.update(emulator_env(urls["emulator"]))
+        from catalog_lambda.settings import Settings
+
+        pool = bootstrap.create_user_pool(urls["emulator"], STAGE)
+        secret_name = bootstrap.ensure_cursor_secret(urls["emulator"], STAGE)
+        settings = Settings(stage=STAGE, region=bootstrap.REGION, endpoint_url=urls["emulator"],
+                            cursor_secret_name=secret_name)
+        bootstrap.create_tables(settings)
+        admin_pw = os.environ.get(bootstrap.ENV_ADMIN_PASSWORD, bootstrap.DEFAULT_ADMIN_PASSWORD)
+        shopper_pw = os.environ.get(bootstrap.ENV_SHOPPER_PASSWORD, bootstrap.DEFAULT_SHOPPER_PASSWORD)
+        bootstrap.ensure_user(urls["emulator"], pool, bootstrap.ADMIN_EMAIL, admin_pw, admin=True)
+        bootstrap.ensure_user(urls["emulator"], pool, bootstrap.SHOPPER_EMAIL, shopper_pw, admin=False)
+        seeded = 0 if args.no_seed else bootstrap.seed_catalog(settings)
+
+        info = StackInfo(
+            emulator_url=urls["emulator"], api_url=urls["api"], site_url=urls["site"],
+            server_url=urls["server"], region=bootstrap.REGION, user_pool_id=pool.pool_id,
+            client_id=pool.client_id, jwks_url=pool.jwks_url, issuer=pool.issuer,
+            cursor_secret_name=secret_name, admin_email=bootstrap.ADMIN_EMAIL,
+            shopper_email=bootstrap.SHOPPER_EMAIL,
+        )
+        state_file = Path(args.state_file)
+        state_file.parent.mkdir(parents=True, exist_ok=True)
+        state_file.write_text(json.dumps(asdict(info), indent=2))
+
+        app_env = {
+            **base_env,
+            "STAGE": STAGE,
+            "AUTH_MODE": "local",
+            "COGNITO_USER_POOL_ID": pool.pool_id,
+            "COGNITO_CLIENT_ID": pool.client_id,
+            "COGNITO_JWKS_URL": pool.jwks_url,
+            "COGNITO_ISSUER": pool.issuer,
+            "CURSOR_SECRET_NAME": secret_name,
+            "POWERTOOLS_TRACE_DISABLED": "1",
+            "POWERTOOLS_METRICS_NAMESPACE": "Store",
+            "API_URL": urls["api"],
+            "SERVER_URL": urls["server"],
+        }
+        for name, argv, health in _services(python, ports, args):
+            proc = supervisor.start(name, argv, app_env)
+            _wait_http(health, 120, proc)
+
+        _print_banner(info, seeded, admin_pw, shopper_pw)
+        while True:
+            exited = supervisor.first_exited()
+            if exited is not None:
+                print(f"local stack: {exited[0]} exited with code {exited[1]}; stopping", file=sys.stderr)
+                return 1
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        print("\nlocal stack: stopping", flush=True)
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        supervisor.stop()
+
+
+def _services(python: str, ports: dict[str, int], args: argparse.Namespace) -> list[tuple[str, list[str], str]]:
+    """(name, argv, readiness URL) in start order; the API comes last."""
+    services: list[tuple[str, list[str], str]] = []
+    services.append(("api", [python, "-m", "infra.local.api_server", "--port", str(ports["api"]),
+                             "--stage", STAGE], f"http://127.0.0.1:{ports['api']}/health"))
+    return services
+
+
+def _print_banner(info: StackInfo, seeded: int, admin_pw: str, shopper_pw: str) -> None:
+    print(
+        "\n".join([
+            "",
+            "Local stack is up (Ctrl-C stops everything)",
+            f"  API          {info.api_url}   (try {info.api_url}/health)",
+            f"  storefront   {info.site_url}",
+            f"  container    {info.server_url}",
+            f"  AWS emulator {info.emulator_url}   (region {info.region})",
+            f"  user pool    {info.user_pool_id}   app client {info.client_id}",
+            f"  demo admin   {info.admin_email} / {admin_pw}",
+            f"  demo shopper {info.shopper_email} / {shopper_pw}",
+            f"  seeded       {seeded} new demo products",
+            "  token        make token USER=admin   (or USER=shopper)",
+            "",
+        ]),
+        flush=True,
+    )
+
+
+def token(args: argparse.Namespace) -> int:
+    from infra.local import bootstrap
+
+    state_file = Path(args.state_file)
+    if not state_file.exists():
+        print(f"no local stack state at {state_file}: start it with `make dev`", file=sys.stderr)
+        return 2
+    info = json.loads(state_file.read_text())
+    users = {
+        "admin": (info["admin_email"], os.environ.get(bootstrap.ENV_ADMIN_PASSWORD, bootstrap.DEFAULT_ADMIN_PASSWORD)),
+        "shopper": (info["shopper_email"],
+                    os.environ.get(bootstrap.ENV_SHOPPER_PASSWORD, bootstrap.DEFAULT_SHOPPER_PASSWORD)),
+    }
+    if args.user not in users:
+        print(f"USER must be one of {', '.join(users)}", file=sys.stderr)
+        return 2
+    email, password = users[args.user]
+    result = bootstrap.sign_in(info["emulator_url"], info["client_id"], email, password)
+    print(result["IdToken"])
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.local.stack", description="the local stack")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_up = sub.add_parser("up", help="start the whole local stack")
+    for name in PORT_ENV:
+        p_up.add_argument(f"--{name}-port", type=int, default=None)
+    p_up.add_argument("--no-seed", action="store_true", help="skip the demo catalog")
+    p_up.add_argument("--state-file", default=str(DEFAULT_STATE_FILE))
+    p_token = sub.add_parser("token", help="print a demo user's ID token")
+    p_token.add_argument("user", choices=["admin", "shopper"])
+    p_token.add_argument("--state-file", default=str(DEFAULT_STATE_FILE))
+    args = parser.parse_args(argv)
+    return up(args) if args.command == "up" else token(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
