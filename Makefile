@@ -1,0 +1,62 @@
+# The project's commands. `make dev` and `make test` are all a new machine needs:
+# both create .venv at the repository root and install into it on first use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY ?= $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+STAGE ?= dev
+OUT ?= dist
+
+.PHONY: dev test token package lint typecheck unit integration soak bench clean help
+
+help:
+	@echo "make dev                 start the whole local stack (emulator, API, storefront, container)"
+	@echo "make test                run every test (installs what it needs)"
+	@echo "make token USER=admin    print a demo user's ID token (admin|shopper)"
+	@echo "make package STAGE=prod OUT=dist   build the Lambda zip (DIR/deployment.zip)"
+	@echo "make lint                ruff + mypy"
+	@echo "make soak                repeat the concurrency tests 20 times"
+	@echo "make bench               benchmarks -> bench/results.md"
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+dev: $(STAMP)
+	$(PY) -m infra.local.stack up
+
+token: $(STAMP)
+	@$(PY) -m infra.local.stack token $(USER)
+
+package: $(STAMP)
+	$(PY) -m infra.package --stage $(STAGE) --out $(OUT)
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+
+test: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+	$(PY) -m pytest
+
+unit: $(STAMP)
+	$(PY) -m pytest tests/unit
+
+integration: $(STAMP)
+	$(PY) -m pytest tests/integration
+
+soak: $(STAMP)
+	$(PY) -m pytest -m concurrency --count 20 -x tests/integration
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+clean:
+	rm -rf build dist .local .pytest_cache .mypy_cache .ruff_cache

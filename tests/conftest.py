@@ -1,0 +1,116 @@
+"""Fixtures shared by every kind of test.
+
+Nothing here may reach real AWS: fake credentials are set for the whole run, and the
+dev stack's port variables are ignored (tests choose free ports of their own).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+DEV_PORT_VARS = ("LOCAL_AWS_PORT", "API_PORT", "SITE_PORT", "SERVER_PORT")
+
+# Set before any test module imports boto3: fake credentials, a fixed region, and no
+# endpoint override leaking in from a developer's shell.
+for _name in (*DEV_PORT_VARS, "AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
+    os.environ.pop(_name, None)
+os.environ.update({
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "POWERTOOLS_TRACE_DISABLED": "1",
+    "POWERTOOLS_METRICS_NAMESPACE": "Store",
+    "POWERTOOLS_SERVICE_NAME": "store-tests",
+})
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class LocalStack:
+    """A running local stack (``python -m infra.local.stack up``) on free ports."""
+
+    api_url: str
+    site_url: str
+    server_url: str
+    emulator_url: str
+    client_id: str
+    user_pool_id: str
+    info: dict[str, str]
+
+    def token(self, user: str) -> str:
+        from infra.local import bootstrap
+
+        email = self.info["admin_email"] if user == "admin" else self.info["shopper_email"]
+        password = bootstrap.DEFAULT_ADMIN_PASSWORD if user == "admin" else bootstrap.DEFAULT_SHOPPER_PASSWORD
+        return bootstrap.sign_in(self.emulator_url, self.client_id, email, password)["IdToken"]
+
+
+def _wait(url: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the local stack exited early with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"the local stack did not answer {url} within {timeout}s")
+
+
+@pytest.fixture(scope="session")
+def local_stack() -> Iterator[LocalStack]:
+    """The whole local stack, started once per test session on ports of its own."""
+    ports = {name: free_port() for name in ("emulator", "api", "site", "server")}
+    state_dir = tempfile.mkdtemp(prefix="store-stack-")
+    state_file = Path(state_dir) / "stack.json"
+    log_path = Path(state_dir) / "stack.log"
+    env = {k: v for k, v in os.environ.items() if k not in DEV_PORT_VARS}
+    env["API_ACCESS_LOG"] = "0"
+    argv = [sys.executable, "-m", "infra.local.stack", "up", "--state-file", str(state_file)]
+    for name, port in ports.items():
+        argv += [f"--{name}-port", str(port)]
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(argv, cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    try:
+        _wait(f"http://127.0.0.1:{ports['api']}/health", proc, 240)
+        info = json.loads(state_file.read_text())
+        yield LocalStack(
+            api_url=info["api_url"], site_url=info["site_url"], server_url=info["server_url"],
+            emulator_url=info["emulator_url"], client_id=info["client_id"],
+            user_pool_id=info["user_pool_id"], info=info,
+        )
+    except BaseException:
+        sys.stderr.write(log_path.read_text(errors="replace")[-5000:])
+        raise
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()

@@ -1,0 +1,100 @@
+"""The Lambda package: built by `chalice package`, lean, and importable on the Lambda runtime."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from infra import package as packaging
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+# What the AWS Lambda Python runtime provides besides the standard library.
+RUNTIME_LIBRARIES = ["boto3==1.43.11", "botocore==1.43.11", "jmespath==1.1.0", "python-dateutil==2.9.0.post0",
+                     "six==1.17.0", "urllib3==2.8.0", "s3transfer==0.17.1"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("package")
+    subprocess.run(["make", "package", "STAGE=prod", f"OUT={out}"], cwd=PROJECT_DIR, check=True,
+                   env={**os.environ, "PY": sys.executable})
+    return out
+
+
+@pytest.fixture(scope="module")
+def runtime_dir() -> Path:
+    target = packaging.BUILD_DIR / "lambda-runtime-libs"
+    if not (target / ".complete").exists():
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                        "--no-deps", "--target", str(target), *RUNTIME_LIBRARIES], check=True)
+        (target / ".complete").write_text("ok")
+    return target
+
+
+def test_make_package_writes_deployment_zip_with_app_packages_at_root(built: Path) -> None:
+    zip_path = built / "deployment.zip"
+    assert zip_path.exists()
+    with zipfile.ZipFile(zip_path) as archive:
+        names = set(archive.namelist())
+    assert "app.py" in names
+    assert "api/__init__.py" in names
+    assert "catalog_lambda/__init__.py" in names
+    assert "catalog_lambda/models.py" in names
+    assert "chalice/app.py" in names
+    for lib in ("pynamodb/", "aws_lambda_powertools/", "aws_xray_sdk/", "pydantic/", "pydantic_core/", "jwt/"):
+        assert any(n.startswith(lib) for n in names), lib
+
+
+def test_package_has_no_boto3_or_botocore_and_fits_the_budget(built: Path) -> None:
+    zip_path = built / "deployment.zip"
+    with zipfile.ZipFile(zip_path) as archive:
+        names = archive.namelist()
+    top_level = {n.split("/", 1)[0] for n in names}
+    assert not {"boto3", "botocore", "s3transfer"} & top_level
+    sam = json.loads((built / "sam.json").read_text())
+    layers = [r for r in sam["Resources"].values() if r["Type"] == "AWS::Serverless::LayerVersion"]
+    assert layers == []  # no layers: the function zip is the whole package
+    assert zip_path.stat().st_size <= packaging.MAX_PACKAGE_BYTES
+
+
+def test_packaged_handler_imports_and_serves_with_only_the_runtime_libraries(
+    built: Path, runtime_dir: Path, tmp_path: Path
+) -> None:
+    code_dir = tmp_path / "task"
+    with zipfile.ZipFile(built / "deployment.zip") as archive:
+        archive.extractall(code_dir)
+    probe = f"""
+import sys, json
+sys.path[:0] = [{str(code_dir)!r}, {str(runtime_dir)!r}]
+import app
+assert app.__file__.startswith({str(code_dir)!r}), app.__file__
+import catalog_lambda, api, pynamodb, pydantic_core
+for module in (catalog_lambda, api, pynamodb, pydantic_core):
+    assert module.__file__.startswith({str(code_dir)!r}), module.__file__
+event = {{"resource": "/health", "path": "/health", "httpMethod": "GET", "headers": {{}},
+         "multiValueHeaders": {{}}, "queryStringParameters": None, "multiValueQueryStringParameters": None,
+         "pathParameters": None, "stageVariables": None, "body": None, "isBase64Encoded": False,
+         "requestContext": {{"resourcePath": "/health", "httpMethod": "GET", "path": "/api/health",
+                             "requestId": "r-1", "stage": "api"}}}}
+class Ctx:
+    function_name = "store-prod"; memory_limit_in_mb = 1024; aws_request_id = "r-1"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:store-prod"
+response = app.app(event, Ctx())
+print(json.dumps(response))
+"""
+    env = {"PATH": os.environ["PATH"], "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
+           "STAGE": "prod", "CURSOR_SIGNING_KEY": "k" * 32, "LAMBDA_TASK_ROOT": str(code_dir),
+           "AWS_LAMBDA_FUNCTION_NAME": "store-prod", "POWERTOOLS_TRACE_DISABLED": "1"}
+    # -S: no site-packages, so only the zip, the runtime libraries and the stdlib are importable.
+    result = subprocess.run([sys.executable, "-S", "-c", probe], env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    response = json.loads(result.stdout.strip().splitlines()[-1])
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"])["status"] == "ok"
