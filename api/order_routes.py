@@ -1,1 +1,38 @@
-"""Order routes (filled in by the orders work)."""
+"""Order routes: any signed-in user places and sees their own orders; admins see all."""
+
+from __future__ import annotations
+
+from chalice.app import Response
+
+from api.auth import forbidden
+from api.http import USER, Ctx, json_response, route
+from catalog_lambda.services import order_service
+
+
+@route("/orders", "POST", USER)
+def place_order(ctx: Ctx) -> Response:
+    order = order_service().place_order(ctx.user.sub, ctx.header("idempotency-key"), ctx.json())
+    return json_response(order, 201, {"Location": f"/orders/{order['id']}"})
+
+
+@route("/orders", "GET", USER)
+def list_orders(ctx: Ctx) -> Response:
+    scope = ctx.query("scope")
+    if scope not in (None, "", "mine", "all"):
+        from catalog_lambda.errors import ValidationError
+
+        raise ValidationError("scope must be 'mine' or 'all'", [{"field": "scope", "issue": "unknown value"}])
+    if scope == "all" and not ctx.user.is_admin:
+        raise forbidden("only an admin may list every customer's orders")
+    page = order_service().list_orders(ctx.user.sub, scope == "all", ctx.query("limit"), ctx.query("cursor"))
+    return json_response(page)
+
+
+@route("/orders/{order_id}", "GET", USER)
+def get_order(ctx: Ctx) -> Response:
+    return json_response(order_service().get_order(ctx.params["order_id"], ctx.user.sub, ctx.user.is_admin))
+
+
+@route("/orders/{order_id}/cancel", "POST", USER)
+def cancel_order(ctx: Ctx) -> Response:
+    return json_response(order_service().cancel_order(ctx.params["order_id"], ctx.user.sub, ctx.user.is_admin))

@@ -67,7 +67,7 @@ def version_from_if_match(if_match: str) -> int | None:
     return versions.pop()
 
 
-def _limit(raw: str | None) -> int:
+def parse_limit(raw: str | None) -> int:
     if raw is None or raw == "":
         return DEFAULT_LIMIT
     if not raw.isascii() or not raw.isdigit() or len(raw) > 4:
@@ -100,7 +100,7 @@ class CatalogService:
     def list_products(
         self, category: str | None = None, q: str | None = None, limit: str | None = None, cursor: str | None = None
     ) -> dict[str, Any]:
-        size = _limit(limit)
+        size = parse_limit(limit)
         slug = _category_filter(category)
         query = q or ""
         if len(query) > MAX_QUERY_LENGTH:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -83,10 +85,26 @@ class LabeledTransaction:
         return sum(len(v) for v in self._labels.values())
 
     def commit(self) -> None:
-        """Commit; raises :class:`TransactionFailed` naming the failed conditions."""
+        """Commit; raises :class:`TransactionFailed` naming the failed conditions.
+
+        DynamoDB cancels a transaction that collides with another one on the same item
+        (``TransactionConflict``); that is retried here a few times with jittered
+        backoff before it becomes a 503.
+        """
+        for attempt in range(_CONFLICT_RETRIES + 1):
+            try:
+                self._commit_once()
+                return
+            except TransactWriteError as error:
+                if attempt < _CONFLICT_RETRIES and _is_conflict(error):
+                    time.sleep(random.uniform(0, 0.05 * 2**attempt))
+                    continue
+                with unavailable_on_throttle():
+                    raise
+
+    def _commit_once(self) -> None:
         try:
-            with unavailable_on_throttle():
-                self._tx._commit()
+            self._tx._commit()
         except TransactWriteError as error:
             labels = [label for kind in self._ORDER for label in self._labels[kind]]
             reasons = error.cancellation_reasons or []
@@ -95,6 +113,14 @@ class LabeledTransaction:
             if not failed:
                 raise
             raise TransactionFailed(failed) from error
+
+
+_CONFLICT_RETRIES = 3
+
+
+def _is_conflict(error: TransactWriteError) -> bool:
+    reasons = error.cancellation_reasons or []
+    return any(r is not None and r.code == "TransactionConflict" for r in reasons)
 
 
 class TransactionFailed(Exception):

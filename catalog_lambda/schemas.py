@@ -130,3 +130,29 @@ def _issue(error: Any) -> str:
         return "unknown field"
     message: str = error["msg"]
     return message.removeprefix("Value error, ")
+
+
+MAX_ORDER_LINES = 50
+MAX_LINE_QUANTITY = 1000
+
+
+class OrderLineIn(_Strict):
+    product_id: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+    quantity: Annotated[StrictInt, Field(ge=1, le=MAX_LINE_QUANTITY)]
+
+
+class OrderCreate(_Strict):
+    lines: Annotated[list[OrderLineIn], Field(min_length=1, max_length=MAX_ORDER_LINES)]
+
+    def merged(self) -> list[tuple[str, int]]:
+        """Lines naming the same product merged (first-appearance order); each total still <= 1000."""
+        totals: dict[str, int] = {}
+        for line in self.lines:
+            totals[line.product_id] = totals.get(line.product_id, 0) + line.quantity
+        over = [pid for pid, qty in totals.items() if qty > MAX_LINE_QUANTITY]
+        if over:
+            raise ValidationError(
+                "a product's total quantity is over 1000",
+                [{"field": "lines", "issue": f"product {pid!r} totals more than {MAX_LINE_QUANTITY}"} for pid in over],
+            )
+        return list(totals.items())
