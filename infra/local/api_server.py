@@ -18,7 +18,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from chalice.local import ChaliceRequestHandler, ForbiddenError, LocalDevServer, LocalGatewayException
+from chalice.local import (
+    ChaliceRequestHandler,
+    ForbiddenError,
+    LocalDevServer,
+    LocalGatewayException,
+    ThreadedHTTPServer,
+)
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -31,9 +37,26 @@ class ContractRequestHandler(ChaliceRequestHandler):
             return
         super()._send_error_response(error)
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        # A method no route serves (TRACE, CONNECT, made-up ones) would get http.server's
+        # 501 HTML page: answer it as the app answers any method a path does not serve.
+        if code == 501:
+            body = json.dumps({"error": {"code": "method_not_allowed", "message": "this method is not allowed here",
+                                         "details": []}})
+            self._send_http_response(405, {"Content-Type": "application/json"}, body)
+            return
+        super().send_error(code, message, explain)
+
     def log_message(self, format: str, *args: Any) -> None:
         if os.environ.get("API_ACCESS_LOG", "1") != "0":
             super().log_message(format, *args)
+
+
+class BackloggedHTTPServer(ThreadedHTTPServer):
+    """Chalice's threaded server with a listen backlog fit for concurrent clients
+    (socketserver's default of 5 resets connections under a burst of requests)."""
+
+    request_queue_size = 256
 
 
 def create_server(port: int, stage: str = "dev", host: str = "127.0.0.1") -> LocalDevServer:
@@ -42,7 +65,8 @@ def create_server(port: int, stage: str = "dev", host: str = "127.0.0.1") -> Loc
     factory = CLIFactory(str(PROJECT_DIR), environ=os.environ)
     config = factory.create_config_obj(chalice_stage_name=stage)
     app_obj = config.chalice_app
-    return LocalDevServer(app_obj, config, host, port, handler_cls=ContractRequestHandler)
+    return LocalDevServer(app_obj, config, host, port, handler_cls=ContractRequestHandler,
+                          server_cls=BackloggedHTTPServer)
 
 
 def main(argv: list[str] | None = None) -> None:
