@@ -83,7 +83,8 @@ def test_short_lines_are_named_and_nothing_is_reserved(
     make_product: MakeProduct, shopper: ApiClient, anon: ApiClient
 ) -> None:
     plenty, scarce = make_product(stock=10), make_product(stock=1)
-    response = place(shopper, [{"product_id": plenty["id"], "quantity": 2}, {"product_id": scarce["id"], "quantity": 2}])
+    response = place(shopper, [{"product_id": plenty["id"], "quantity": 2},
+                               {"product_id": scarce["id"], "quantity": 2}])
     error = assert_error(response, 409, "out_of_stock")
     assert [d["product_id"] for d in error["details"]] == [scarce["id"]]
     assert error["details"][0]["available"] == 1 and error["details"][0]["requested"] == 2
