@@ -208,6 +208,17 @@ def up(args: argparse.Namespace) -> int:
 def _services(python: str, ports: dict[str, int], args: argparse.Namespace) -> list[tuple[str, list[str], str]]:
     """(name, argv, readiness URL) in start order; the API comes last."""
     services: list[tuple[str, list[str], str]] = []
+    # The container service: the same gunicorn + Flask app the image runs (site/server/Dockerfile).
+    services.append(("server", [python, "-m", "gunicorn", "--chdir", str(PROJECT_DIR / "site" / "server"),
+                                "--bind", f"127.0.0.1:{ports['server']}", "--workers", "2", "--threads", "4",
+                                "--timeout", "30", "--graceful-timeout", "3", "--no-control-socket",
+                                "--env", f"PUBLIC_BASE_URL=http://127.0.0.1:{ports['site']}",
+                                "storefront_server.app:create_app()"],
+                     f"http://127.0.0.1:{ports['server']}/healthz"))
+    # The storefront origin: static files, /api/* -> API, /p/* + /sitemap.xml -> container,
+    # /cognito/ -> the emulator's Cognito; /config.json generated from the env it is given.
+    services.append(("site", [python, "-m", "infra.local.site_proxy", "--port", str(ports["site"])],
+                     f"http://127.0.0.1:{ports['site']}/config.json"))
     services.append(("api", [python, "-m", "infra.local.api_server", "--port", str(ports["api"]),
                              "--stage", STAGE], f"http://127.0.0.1:{ports['api']}/health"))
     return services

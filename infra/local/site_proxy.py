@@ -1,0 +1,281 @@
+"""The storefront port of the local stack: one origin, routed the way CloudFront routes it.
+
+- ``/api/*``  -> the API, with the ``/api`` prefix removed (in AWS the API Gateway
+  stage is named ``api``, so CloudFront's ``/api/products`` reaches route ``/products``);
+- ``/p/*`` and ``/sitemap.xml`` -> the container service;
+- ``/cognito/`` (POST) -> the emulator's Cognito endpoint, only for the unsigned calls a
+  browser makes (sign up, confirm, sign in, refresh), so the browser stays same-origin;
+- ``/config.json`` -> the storefront's settings for this stack, generated (never a
+  file in the source tree, so a test stack and ``make dev`` never clash);
+- anything else -> a file under ``site/static``.
+
+Method, headers (less hop-by-hop ones), body and status pass through; upstream calls
+have bounded timeouts, and an unreachable upstream is a 502 in the contract's shape.
+
+Run: ``python -m infra.local.site_proxy --port 8080`` with ``API_URL``, ``SERVER_URL``,
+``AWS_ENDPOINT_URL``, ``COGNITO_USER_POOL_ID`` and ``COGNITO_CLIENT_ID`` in the
+environment (the local stack passes them), or the matching flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import mimetypes
+import os
+import sys
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+STATIC_DIR = PROJECT_DIR / "site" / "static"
+UPSTREAM_TIMEOUT_SECONDS = 30.0
+MAX_BODY_BYTES = 10 * 1024 * 1024
+COGNITO_PATH = "/cognito/"
+# The Cognito operations a browser may call without AWS credentials; nothing else of
+# the emulator (admin calls, DynamoDB, ...) is reachable through the storefront port.
+COGNITO_PUBLIC_TARGETS = frozenset(
+    f"AWSCognitoIdentityProviderService.{op}"
+    for op in ("InitiateAuth", "RespondToAuthChallenge", "SignUp", "ConfirmSignUp", "ResendConfirmationCode",
+               "GetUser", "GlobalSignOut", "RevokeToken", "ForgotPassword", "ConfirmForgotPassword",
+               "ChangePassword")
+)
+HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
+                        "transfer-encoding", "upgrade", "proxy-connection"})
+TYPES = {".js": "text/javascript; charset=utf-8", ".mjs": "text/javascript; charset=utf-8",
+         ".css": "text/css; charset=utf-8", ".html": "text/html; charset=utf-8",
+         ".json": "application/json", ".svg": "image/svg+xml", ".txt": "text/plain; charset=utf-8",
+         ".ico": "image/x-icon", ".webmanifest": "application/manifest+json"}
+
+
+@dataclass(frozen=True)
+class ProxyConfig:
+    api_url: str
+    server_url: str
+    cognito_url: str
+    region: str
+    user_pool_id: str
+    client_id: str
+    static_dir: Path = STATIC_DIR
+
+    def storefront_config(self) -> dict[str, str]:
+        """What ``/config.json`` says: the same keys the deploy writes per stage."""
+        return {
+            "apiBaseUrl": "/api",
+            "cognitoEndpoint": COGNITO_PATH,
+            "region": self.region,
+            "userPoolId": self.user_pool_id,
+            "clientId": self.client_id,
+        }
+
+
+def _split(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname:
+        raise ValueError(f"upstream must be an http:// URL, got {url!r}")
+    return parts.hostname, parts.port or 80
+
+
+class SiteHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "store-site"
+    config: ProxyConfig  # set on the subclass that make_server builds
+
+    # -- dispatch ----------------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_HEAD(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_PUT(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    def do_PATCH(self) -> None:
+        self._dispatch()
+
+    def do_OPTIONS(self) -> None:
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        path = urlsplit(self.path).path
+        query = urlsplit(self.path).query
+        if path == "/api" or path.startswith("/api/"):
+            upstream_path = path[len("/api"):] or "/"
+            self._forward(self.config.api_url, upstream_path + (f"?{query}" if query else ""), api=True)
+        elif path.startswith("/p/") or path == "/sitemap.xml":
+            self._forward(self.config.server_url, self.path, api=False)
+        elif path == COGNITO_PATH:
+            self._cognito()
+        elif path == "/config.json":
+            self._send(200, json.dumps(self.config.storefront_config()).encode(),
+                       {"Content-Type": "application/json", "Cache-Control": "no-cache"})
+        elif self.command in ("GET", "HEAD"):
+            self._static(path)
+        else:
+            self._send(405, b"method not allowed\n", {"Content-Type": "text/plain", "Allow": "GET, HEAD"})
+
+    # -- static files ------------------------------------------------------------------
+
+    def _static(self, path: str) -> None:
+        root = self.config.static_dir.resolve()
+        relative = unquote(path).lstrip("/")
+        target = (root / relative).resolve()
+        if target != root and root not in target.parents:
+            self._not_found()
+            return
+        if target.is_dir():
+            target = target / "index.html"
+        if not target.is_file() or target.name.startswith("."):
+            self._not_found()
+            return
+        body = target.read_bytes()
+        content_type = TYPES.get(target.suffix) or mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        self._send(200, body, {"Content-Type": content_type, "Cache-Control": "no-cache"})
+
+    def _not_found(self) -> None:
+        page = self.config.static_dir / "404.html"
+        body = page.read_bytes() if page.is_file() else b"not found\n"
+        self._send(404, body, {"Content-Type": "text/html; charset=utf-8"})
+
+    # -- proxying ----------------------------------------------------------------------
+
+    def _read_body(self) -> bytes | None:
+        length = self.headers.get("Content-Length")
+        if length is None:
+            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                return None  # browsers and our clients send Content-Length; refuse the rest
+            return b""
+        try:
+            size = int(length)
+        except ValueError:
+            return None
+        if size < 0 or size > MAX_BODY_BYTES:
+            return None
+        return self.rfile.read(size)
+
+    def _cognito(self) -> None:
+        target = self.headers.get("X-Amz-Target", "")
+        if self.command != "POST":
+            self._send(405, b"method not allowed\n", {"Content-Type": "text/plain", "Allow": "POST"})
+            return
+        if target not in COGNITO_PUBLIC_TARGETS:
+            body = json.dumps({"__type": "AccessDeniedException",
+                               "message": "only the public Cognito operations are served here"}).encode()
+            self._send(403, body, {"Content-Type": "application/x-amz-json-1.1"})
+            return
+        self._forward(self.config.cognito_url, "/", api=False, keep_host=False)
+
+    def _forward(self, base_url: str, path: str, api: bool, keep_host: bool = True) -> None:
+        body = self._read_body()
+        if body is None:
+            self._bad_gateway(413, "payload_too_large", "the request body is too large or not framed", api)
+            return
+        host, port = _split(base_url)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+        headers.pop("Content-Length", None)
+        original_host = self.headers.get("Host", "")
+        if not keep_host:
+            headers.pop("Host", None)
+            headers["Host"] = f"{host}:{port}"
+        headers["X-Forwarded-For"] = self.client_address[0]
+        headers["X-Forwarded-Host"] = original_host
+        headers["X-Forwarded-Proto"] = "http"
+        if body or self.command in ("POST", "PUT", "PATCH"):
+            headers["Content-Length"] = str(len(body))
+        connection = http.client.HTTPConnection(host, port, timeout=UPSTREAM_TIMEOUT_SECONDS)
+        try:
+            connection.putrequest(self.command, path, skip_host=True, skip_accept_encoding=True)
+            for name, value in headers.items():
+                connection.putheader(name, value)
+            connection.endheaders(body or None)
+            response = connection.getresponse()
+            payload = response.read()
+            out_headers = [(k, v) for k, v in response.getheaders()
+                           if k.lower() not in HOP_BY_HOP and k.lower() not in ("content-length", "date", "server")]
+            head_length = response.getheader("Content-Length")
+            status = response.status
+        except (OSError, http.client.HTTPException) as error:
+            self.log_error("upstream %s failed: %s", base_url, error)
+            self._bad_gateway(502, "unavailable", "the service behind the storefront did not answer", api)
+            return
+        finally:
+            connection.close()
+        self._send(status, payload, out_headers, head_length)
+
+    def _bad_gateway(self, status: int, code: str, message: str, api: bool) -> None:
+        if api:
+            body = json.dumps({"error": {"code": code, "message": message, "details": []}}).encode()
+            self._send(status, body, {"Content-Type": "application/json"})
+        else:
+            self._send(status, (message + "\n").encode(), {"Content-Type": "text/plain; charset=utf-8"})
+        self.close_connection = True
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str] | list[tuple[str, str]],
+              head_length: str | None = None) -> None:
+        self.send_response(status)
+        for name, value in (headers.items() if isinstance(headers, dict) else headers):
+            self.send_header(name, value)
+        if status in (204, 304) or 100 <= status < 200:
+            self.end_headers()
+            return
+        # A HEAD answer states the length the GET would have (the upstream's, when proxied).
+        length = head_length if self.command == "HEAD" and head_length is not None else str(len(body))
+        self.send_header("Content-Length", length)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # Quiet when asked to be, like the API (the test stack turns access logs off).
+        if "0" not in (os.environ.get("SITE_ACCESS_LOG", "1"), os.environ.get("API_ACCESS_LOG", "1")):
+            super().log_message(format, *args)
+
+
+def make_server(config: ProxyConfig, port: int, host: str = "127.0.0.1") -> ThreadingHTTPServer:
+    handler = type("ConfiguredSiteHandler", (SiteHandler,), {"config": config})
+    server = ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    return server
+
+
+def main(argv: list[str] | None = None) -> None:
+    env = os.environ
+    parser = argparse.ArgumentParser(description="the local storefront origin (static files + routing)")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--api-url", default=env.get("API_URL", "http://127.0.0.1:8000"))
+    parser.add_argument("--server-url", default=env.get("SERVER_URL", "http://127.0.0.1:8081"))
+    parser.add_argument("--cognito-url", default=env.get("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"))
+    parser.add_argument("--region", default=env.get("AWS_REGION", "us-east-1"))
+    parser.add_argument("--user-pool-id", default=env.get("COGNITO_USER_POOL_ID", ""))
+    parser.add_argument("--client-id", default=env.get("COGNITO_CLIENT_ID", ""))
+    parser.add_argument("--static-dir", default=str(STATIC_DIR))
+    args = parser.parse_args(argv)
+    config = ProxyConfig(api_url=args.api_url, server_url=args.server_url, cognito_url=args.cognito_url,
+                         region=args.region, user_pool_id=args.user_pool_id, client_id=args.client_id,
+                         static_dir=Path(args.static_dir))
+    for url in (config.api_url, config.server_url, config.cognito_url):
+        _split(url)
+    server = make_server(config, args.port)
+    print(f"storefront listening on http://127.0.0.1:{server.server_port}", file=sys.stderr, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()
