@@ -1,0 +1,84 @@
+"""API Gateway's own answers in the contract's error shape.
+
+Requests refused before the function runs (authorizer refusals, unknown paths,
+throttling, timeouts, oversized bodies) are answered by API Gateway itself, by default
+as ``{"message": ...}``. Gateway responses make them ``{"error": {"code", "message",
+"details": []}}`` like every answer of the app. They are part of the REST API's
+definition, which Chalice overwrites on every deploy (PutRestApi, mode overwrite), so
+:func:`apply_gateway_responses` runs after every ``chalice deploy`` and then creates a
+new deployment of the stage so they take effect.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+JSON = "application/json"
+
+
+@dataclass(frozen=True)
+class GatewayResponse:
+    response_type: str
+    status: str | None  # None keeps API Gateway's own status (the DEFAULT_* families)
+    code: str
+    message: str
+
+    def body(self) -> str:
+        return json.dumps({"error": {"code": self.code, "message": self.message, "details": []}})
+
+    def request(self, rest_api_id: str) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "restApiId": rest_api_id,
+            "responseType": self.response_type,
+            "responseTemplates": {JSON: self.body()},
+            "responseParameters": {
+                "gatewayresponse.header.Content-Type": "'application/json'",
+                "gatewayresponse.header.Cache-Control": "'no-store'",
+            },
+        }
+        if self.status is not None:
+            params["statusCode"] = self.status
+        return params
+
+
+_SIGN_IN = "sign in: a valid Authorization: Bearer token is required"
+
+GATEWAY_RESPONSES: tuple[GatewayResponse, ...] = (
+    GatewayResponse("DEFAULT_4XX", None, "bad_request", "the request was refused"),
+    GatewayResponse("DEFAULT_5XX", None, "internal_error", "an unexpected error occurred; it has been logged"),
+    GatewayResponse("UNAUTHORIZED", "401", "unauthorized", _SIGN_IN),
+    GatewayResponse("EXPIRED_TOKEN", "401", "unauthorized", "the token has expired"),
+    GatewayResponse("ACCESS_DENIED", "403", "forbidden", "you may not do this"),
+    GatewayResponse("INVALID_SIGNATURE", "403", "forbidden", "the request signature is not valid"),
+    GatewayResponse("INVALID_API_KEY", "403", "forbidden", "the API key is not valid"),
+    GatewayResponse("WAF_FILTERED", "403", "forbidden", "the request was blocked"),
+    # A REST API answers an unknown path or method with MISSING_AUTHENTICATION_TOKEN (403).
+    GatewayResponse("MISSING_AUTHENTICATION_TOKEN", "404", "not_found", "no such resource"),
+    GatewayResponse("RESOURCE_NOT_FOUND", "404", "not_found", "no such resource"),
+    GatewayResponse("BAD_REQUEST_BODY", "400", "validation_error", "the request body is not valid"),
+    GatewayResponse("BAD_REQUEST_PARAMETERS", "400", "validation_error", "the request parameters are not valid"),
+    GatewayResponse("REQUEST_TOO_LARGE", "413", "payload_too_large", "the request body is too large"),
+    GatewayResponse("UNSUPPORTED_MEDIA_TYPE", "415", "unsupported_media_type", "send application/json"),
+    GatewayResponse("THROTTLED", "429", "throttled", "too many requests; retry later"),
+    GatewayResponse("QUOTA_EXCEEDED", "429", "throttled", "request quota exceeded; retry later"),
+    GatewayResponse("INTEGRATION_TIMEOUT", "503", "unavailable", "the service did not answer in time; retry"),
+    GatewayResponse("INTEGRATION_FAILURE", "503", "unavailable", "the service is unavailable; retry"),
+    GatewayResponse("AUTHORIZER_FAILURE", "503", "unavailable", "sign-in checks are unavailable; retry"),
+    GatewayResponse("AUTHORIZER_CONFIGURATION_ERROR", "500", "internal_error",
+                    "an unexpected error occurred; it has been logged"),
+    GatewayResponse("API_CONFIGURATION_ERROR", "500", "internal_error",
+                    "an unexpected error occurred; it has been logged"),
+)
+
+
+def apply_gateway_responses(apigateway: Any, rest_api_id: str, stage_name: str) -> str:
+    """Put every gateway response, then deploy the stage; returns the new deployment id."""
+    for response in GATEWAY_RESPONSES:
+        apigateway.put_gateway_response(**response.request(rest_api_id))
+    deployment = apigateway.create_deployment(
+        restApiId=rest_api_id, stageName=stage_name,
+        description="gateway responses in the contract's error shape (infra.delivery)",
+    )
+    return str(deployment["id"])

@@ -1,0 +1,171 @@
+"""Fixtures of the deploy tests: a recording emulator, stand-in infrastructure, fresh clones.
+
+Everything is set up here, so ``pytest tests/deploy`` alone passes: the emulator (moto
+server, made linearizable, plus a request log) runs on a free 127.0.0.1 port, the
+credentials are the fake ones of ``tests/conftest.py``, and every subprocess gets
+``AWS_ENDPOINT_URL`` pointing at the emulator, the standard variable the delivery
+code honours.
+
+The infrastructure the delivery reads is stood in for, not deployed: moto's
+CloudFormation cannot create a Cognito user pool (``AWS::Cognito::UserPool`` has no
+moto model), so the pool is made through Cognito's API and small stacks export the
+same ``store-<stage>-...`` names the real stacks export (:mod:`infra.delivery.names`).
+The state bucket is created with the settings of the data stack's (private, versioned).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from infra import package as packaging
+from infra.config import state_bucket_name
+from infra.delivery import names
+from tests.conftest import free_port
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+DEPLOY_DIR = Path(__file__).resolve().parent
+STAGE = "dev"
+REGION = "us-east-1"
+ACCOUNT = "123456789012"  # moto's default account
+
+
+@dataclass
+class Emulator:
+    url: str
+    log: Path
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.url, region_name=REGION)  # type: ignore[call-overload]
+
+    def env(self) -> dict[str, str]:
+        """Environment for a subprocess aimed at the emulator (fake credentials from tests/conftest.py)."""
+        env = {k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE", "PYTHONPATH")}
+        env.update({"AWS_ENDPOINT_URL": self.url, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
+                    "AWS_EC2_METADATA_DISABLED": "true"})
+        return env
+
+    def mark(self) -> int:
+        """A position in the request log; :meth:`calls` returns what came after it."""
+        return len(self.log.read_text().splitlines()) if self.log.exists() else 0
+
+    def calls(self, since: int = 0) -> list[dict[str, Any]]:
+        lines = self.log.read_text().splitlines() if self.log.exists() else []
+        return [json.loads(line) for line in lines[since:]]
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    port = free_port()
+    log = tmp_path_factory.mktemp("emulator") / "requests.jsonl"
+    proc = subprocess.Popen([sys.executable, str(DEPLOY_DIR / "recording_emulator.py"), "--port", str(port),
+                             "--log", str(log)], cwd=PROJECT_DIR, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the emulator exited: {proc.stderr.read().decode()[-3000:] if proc.stderr else ''}")
+            try:
+                urllib.request.urlopen(f"{url}/moto-api/", timeout=2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the emulator did not start within 60 s") from None
+                time.sleep(0.1)
+        yield Emulator(url, log)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def export_stack(emulator: Emulator, stack: str, values: dict[str, str]) -> None:
+    """A stand-in stack that exports ``store-<stage>-<name>`` values, as the real stacks do."""
+    template = {
+        "Description": f"stand-in for {stack} in the deploy tests (moto cannot create the real one)",
+        "Resources": {"Marker": {"Type": "AWS::SSM::Parameter",
+                                 "Properties": {"Name": f"/tests/{stack}", "Type": "String", "Value": "stand-in"}}},
+        "Outputs": {
+            "".join(part.capitalize() for part in name.split("-")): {
+                "Value": value, "Export": {"Name": names.export(STAGE, name)},
+            }
+            for name, value in values.items()
+        },
+    }
+    emulator.client("cloudformation").create_stack(StackName=stack, TemplateBody=json.dumps(template))
+
+
+@dataclass(frozen=True)
+class Infrastructure:
+    user_pool_arn: str
+    user_pool_id: str
+    client_id: str
+    state_bucket: str
+
+
+@pytest.fixture(scope="session")
+def infrastructure(emulator: Emulator) -> Infrastructure:
+    """``make deploy-infra`` stood in for: the auth exports and the state bucket of stage dev."""
+    cognito = emulator.client("cognito-idp")
+    pool = cognito.create_user_pool(PoolName=f"store-{STAGE}-users")["UserPool"]
+    client = cognito.create_user_pool_client(UserPoolId=pool["Id"], ClientName=f"store-{STAGE}-storefront")
+    client_id = client["UserPoolClient"]["ClientId"]
+    export_stack(emulator, f"store-{STAGE}-auth", {names.USER_POOL_ARN: pool["Arn"], names.USER_POOL_ID: pool["Id"],
+                                                   names.USER_POOL_CLIENT_ID: client_id})
+    bucket = state_bucket_name(STAGE, ACCOUNT, REGION)
+    s3 = emulator.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+    return Infrastructure(pool["Arn"], pool["Id"], client_id, bucket)
+
+
+@pytest.fixture(scope="session")
+def wheels_cache() -> Path:
+    """The vendored --no-deps wheels, built once in this checkout (``infra.package``)."""
+    return packaging.vendored_dependencies()
+
+
+def fresh_clone(dest: Path, wheels: Path) -> Path:
+    """``git clone`` of this repository's HEAD: no .chalice/deployed, no build/.
+
+    The wheels cache (``build/wheels-<hash of requirements.txt>``) is linked in when the
+    clone's requirements.txt hashes the same, so the clone does not download them again
+    (it would otherwise warm its own, from the package index).
+    """
+    subprocess.run(["git", "clone", "--quiet", str(PROJECT_DIR), str(dest)], check=True)
+    assert not (dest / ".chalice" / "deployed").exists()
+    own = dest / "build" / wheels.name
+    if hashlib.sha256((dest / "requirements.txt").read_bytes()).hexdigest()[:16] == wheels.name.removeprefix("wheels-"):
+        own.parent.mkdir(parents=True, exist_ok=True)
+        own.symlink_to(wheels, target_is_directory=True)
+    return dest
+
+
+def deliver_app(emulator: Emulator, checkout: Path) -> subprocess.CompletedProcess[str]:
+    """Run the checkout's ``infra.delivery.app`` (real Chalice CLI, via the moto adapter)."""
+    result = subprocess.run([sys.executable, str(DEPLOY_DIR / "moto_adapter.py"), "deliver", "--stage", STAGE],
+                            cwd=checkout, env=emulator.env(), capture_output=True, text=True, timeout=300)
+    sys.stdout.write(result.stdout)
+    sys.stderr.write(result.stderr)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
