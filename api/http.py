@@ -10,7 +10,6 @@ explicit 405 view, so API Gateway answers them with the app's 405 too.
 from __future__ import annotations
 
 import json
-import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from chalice.app import Chalice, Request, Response
 
 from api.auth import Principal, authenticate, forbidden, route_authorizer
 from api.errors import JSON_HEADERS, ApiError, internal_error, response_for
+from api.observability import logger, record_refusal
 from catalog_lambda.errors import ValidationError
 from catalog_lambda.settings import get_settings
 
@@ -28,8 +28,6 @@ MAX_BODY_BYTES = 256 * 1024
 MAX_JSON_DEPTH = 32
 HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
 PUBLIC, USER, ADMIN = "public", "user", "admin"
-
-logger = logging.getLogger("api")
 
 
 @dataclass(frozen=True)
@@ -154,6 +152,7 @@ def _wrap(app: Chalice, spec: RouteSpec) -> Callable[..., Response]:
         except Exception as error:  # one mapping for every route
             mapped = response_for(error)
             if mapped is not None:
+                record_refusal(spec.method, spec.path, mapped.status_code, getattr(error, "code", None))
                 return mapped
             logger.exception("unhandled error on %s %s", spec.method, spec.path)
             return internal_error()
