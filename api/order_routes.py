@@ -11,7 +11,8 @@ from catalog_lambda.services import order_service
 
 @route("/orders", "POST", USER)
 def place_order(ctx: Ctx) -> Response:
-    order = order_service().place_order(ctx.user.sub, ctx.header("idempotency-key"), ctx.json())
+    order = order_service().place_order(ctx.user.sub, ctx.header("idempotency-key"), ctx.json(),
+                                        ctx.request.lambda_context)
     return json_response(order, 201, {"Location": f"/orders/{order['id']}"})
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from functools import cached_property
 from typing import Any
 
@@ -53,6 +54,8 @@ IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 _ORDER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _ATTEMPTS = 4
+# How long an interrupted order keeps its Idempotency-Key "in progress" outside Lambda.
+IN_PROGRESS_BUDGET_MS = 30_000
 
 
 def order_pk(order_id: str) -> str:
@@ -101,8 +104,14 @@ class OrderService:
 
     # -- placing -------------------------------------------------------------------
 
-    def place_order(self, customer_id: str, idempotency_key: str | None, body: Any) -> dict[str, Any]:
-        """Validate, then place through the idempotency layer; returns the order."""
+    def place_order(self, customer_id: str, idempotency_key: str | None, body: Any,
+                    lambda_context: Any = None) -> dict[str, Any]:
+        """Validate, then place through the idempotency layer; returns the order.
+
+        ``lambda_context`` (anything with ``get_remaining_time_in_millis``) bounds how
+        long the idempotency record stays "in progress" if this invocation dies; without
+        one, the request gets :data:`IN_PROGRESS_BUDGET_MS`.
+        """
         from catalog_lambda.schemas import OrderCreate, parse
 
         key = check_idempotency_key(idempotency_key)
@@ -113,6 +122,7 @@ class OrderService:
             IdempotencyValidationError,
         )
 
+        self._idempotency_config.register_lambda_context(lambda_context or _Budget(IN_PROGRESS_BUDGET_MS))
         try:
             result: dict[str, Any] = self._idempotent_place(request=request)
         except IdempotencyValidationError:
@@ -122,20 +132,22 @@ class OrderService:
         return result
 
     @cached_property
-    def _idempotent_place(self) -> Any:
-        from aws_lambda_powertools.utilities.idempotency import (
-            DynamoDBPersistenceLayer,
-            IdempotencyConfig,
-            idempotent_function,
-        )
+    def _idempotency_config(self) -> Any:
+        from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
-        persistence = DynamoDBPersistenceLayer(table_name=self._settings.idempotency_table)
-        config = IdempotencyConfig(
+        return IdempotencyConfig(
             event_key_jmespath="[customer_id, idempotency_key]",
             payload_validation_jmespath="lines",
             raise_on_no_idempotency_key=True,
             expires_after_seconds=IDEMPOTENCY_TTL_SECONDS,
         )
+
+    @cached_property
+    def _idempotent_place(self) -> Any:
+        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function
+
+        persistence = DynamoDBPersistenceLayer(table_name=self._settings.idempotency_table)
+        config = self._idempotency_config
 
         @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)
         def place(request: dict[str, Any]) -> dict[str, Any]:
@@ -275,6 +287,16 @@ class OrderService:
             order.status, order.updated_at = CANCELLED, now
             return order_dict(order)
         raise ConflictError("the order changed while it was cancelled; retry")
+
+
+class _Budget:
+    """A stand-in Lambda context outside Lambda: the request has this long to finish."""
+
+    def __init__(self, millis: int) -> None:
+        self._deadline = time.monotonic() + millis / 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 def _key_reused() -> IdempotencyConflictError:
