@@ -1,0 +1,159 @@
+"""``python -m infra``: synth, lint, deploy and diff the generated stacks.
+
+    python -m infra synth --stage dev --out build/infra/dev    # JSON templates, no AWS needed
+    python -m infra lint [--dir DIR]                          # cfn-lint + checkov (default: every stage)
+    python -m infra deploy --stage dev [--stack NAME] [--parameter K=V]
+    python -m infra diff --stage dev [--stack NAME]           # show the change sets, execute nothing
+    python -m infra policies [--check]                        # .chalice/policy-<stage>.json
+
+Only this module (through ``infra.deploy``) writes files or talks to AWS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from infra.config import STAGES, ConfigError, stage_config
+from infra.stacks import STACK_NAMES
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _parameters(values: list[str]) -> dict[str, str]:
+    parameters = {}
+    for value in values:
+        key, sep, val = value.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--parameter wants KEY=VALUE, got {value!r}")
+        parameters[key] = val
+    return parameters
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from infra.synth import synth
+
+    started = time.perf_counter()
+    paths = synth(stage_config(args.stage), Path(args.out))
+    for path in paths:
+        print(path)
+    print(f"{len(paths)} templates in {time.perf_counter() - started:.2f}s", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    from infra import lint
+    from infra.synth import synth
+
+    with tempfile.TemporaryDirectory(prefix="store-infra-") as scratch:
+        if args.dir:
+            directory = Path(args.dir)
+            paths = sorted(directory.glob("*.json"))
+            regions = sorted({cfg.region for cfg in STAGES.values()} | {"us-east-1"})
+        else:
+            directory = Path(scratch)
+            paths = []
+            for stage, cfg in sorted(STAGES.items()):
+                paths += synth(cfg, directory / stage)
+            regions = sorted({cfg.region for cfg in STAGES.values()} | {"us-east-1"})
+        if not paths:
+            print(f"no templates (*.json) in {directory}", file=sys.stderr)
+            return EXIT_USAGE
+        findings = lint.cfn_lint(paths, regions)
+        for finding in findings:
+            print(finding)
+        errors = [f for f in findings if f.severity == "error"]
+        print(f"cfn-lint: {len(paths)} templates, {len(errors)} errors, {len(findings) - len(errors)} other findings")
+        report = lint.checkov(directory)
+        for finding in report.failed:
+            print(finding)
+        for finding in report.skipped:
+            print(finding)
+        print(f"checkov: {report.passed} passed, {len(report.failed)} failed, {len(report.skipped)} skipped "
+              f"in templates, {report.parsing_errors} parsing errors (account-wide skips: .checkov.yaml)")
+    return EXIT_FAILED if errors or report.failed or report.parsing_errors else EXIT_OK
+
+
+def _deployer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from infra.deploy import Deployer
+
+    return Deployer(stage_config(args.stage), role_arn=args.role_arn)
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from infra.deploy import DeployError
+
+    try:
+        _deployer(args).deploy(args.stack or None, _parameters(args.parameter))
+    except DeployError as error:
+        print(f"deploy failed: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from infra.deploy import DeployError
+
+    try:
+        _deployer(args).diff(args.stack or None, _parameters(args.parameter))
+    except DeployError as error:
+        print(f"diff failed: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def cmd_policies(args: argparse.Namespace) -> int:
+    from infra import policies
+
+    if args.check:
+        stale = [str(policies.policy_path(stage)) for stage in sorted(STAGES)
+                 if not policies.policy_path(stage).is_file()
+                 or policies.policy_path(stage).read_text(encoding="utf-8") != policies.render(stage)]
+        for path in stale:
+            print(f"out of date: {path} (run python -m infra policies)", file=sys.stderr)
+        return EXIT_FAILED if stale else EXIT_OK
+    for path in policies.write_all():
+        print(path)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m infra", description="Generated infrastructure for the store.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    synth = commands.add_parser("synth", help="write one JSON template per stack into --out")
+    synth.add_argument("--stage", required=True, choices=sorted(STAGES))
+    synth.add_argument("--out", required=True, help="output directory")
+    synth.set_defaults(func=cmd_synth)
+
+    lint = commands.add_parser("lint", help="cfn-lint and checkov over the templates")
+    lint.add_argument("--dir", help="lint the templates in DIR (default: synthesize every stage)")
+    lint.set_defaults(func=cmd_lint)
+
+    for name, func, text in (("deploy", cmd_deploy, "deploy through change sets"),
+                             ("diff", cmd_diff, "show the change sets without executing them")):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("--stage", required=True, choices=sorted(STAGES))
+        sub.add_argument("--stack", action="append", choices=STACK_NAMES,
+                         help="only this stack (repeatable; default: all, in dependency order)")
+        sub.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE",
+                         help="template parameter (repeatable; wins over looked-up values)")
+        sub.add_argument("--role-arn", help="CloudFormation service role (the ci stack's cfn-exec role)")
+        sub.set_defaults(func=func)
+
+    policies = commands.add_parser("policies", help="write .chalice/policy-<stage>.json from infra/policies.py")
+    policies.add_argument("--check", action="store_true", help="only check that the committed files are current")
+    policies.set_defaults(func=cmd_policies)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE

@@ -1,0 +1,129 @@
+"""Stage settings and deterministic resource names for the generated infrastructure.
+
+Everything here is plain, frozen data: the template builders in ``infra/stacks`` read
+a :class:`StageConfig` and nothing else, so the same stage always yields the same
+templates. Names are derived from the stage alone (plus the account and region, via
+CloudFormation pseudo parameters, where AWS requires global uniqueness), so the app and
+the delivery scripts find every resource without hand wiring.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from catalog_lambda.settings import default_table_name
+
+APP = "store"
+# CloudFront-scoped WAF web ACLs and CloudFront's ACM certificates exist only in
+# us-east-1, whatever region the rest of the store runs in.
+GLOBAL_REGION = "us-east-1"
+# Chalice's API Gateway stage name (.chalice/config.json "api_gateway_stage"). Because
+# CloudFront forwards /api/* unchanged, /api/products reaches the route /products.
+API_STAGE_NAME = "api"
+TABLES = ("products", "orders", "idempotency")
+CONTAINER_PORT = 8080
+
+
+class ConfigError(ValueError):
+    """An unknown stage or stack name."""
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """What differs between stages. Defaults suit a cheap development stage."""
+
+    stage: str
+    region: str = "us-east-1"
+    # Optional custom domain (e.g. shop.example.com) and its Route53 hosted zone.
+    domain_name: str = ""
+    hosted_zone_id: str = ""
+    # GitHub repository ("owner/name") whose workflows may assume the CI roles.
+    github_repository: str = "example/serverless-store"
+    # An account holds one OIDC provider per URL: only one stage should create it.
+    create_oidc_provider: bool = False
+    nat_gateway: bool = False
+    vpc_cidr: str = "10.20.0.0/16"
+    container_cpu: int = 256
+    container_memory: int = 512
+    container_min_tasks: int = 1
+    container_max_tasks: int = 2
+    log_retention_days: int = 30
+    waf_rate_limit: int = 1000  # requests per 5 minutes per client IP
+    mfa: str = "OPTIONAL"  # OFF | OPTIONAL | ON
+    alarm_email: str = ""
+    tags: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def prefix(self) -> str:
+        return f"{APP}-{self.stage}"
+
+
+STAGES: dict[str, StageConfig] = {
+    "dev": StageConfig(stage="dev", create_oidc_provider=True),
+    "prod": StageConfig(
+        stage="prod",
+        vpc_cidr="10.30.0.0/16",
+        nat_gateway=True,
+        container_cpu=512,
+        container_memory=1024,
+        container_min_tasks=2,
+        container_max_tasks=6,
+        log_retention_days=365,
+        waf_rate_limit=2000,
+    ),
+}
+
+
+def stage_config(stage: str) -> StageConfig:
+    try:
+        return STAGES[stage]
+    except KeyError:
+        raise ConfigError(f"unknown stage {stage!r}; known: {', '.join(sorted(STAGES))}") from None
+
+
+# --- deterministic names -----------------------------------------------------------
+
+
+def table_name(stage: str, table: str) -> str:
+    """``store-<stage>-<table>``: the same function the app uses for its defaults."""
+    return default_table_name(stage, table)
+
+
+def cursor_secret_name(stage: str) -> str:
+    """Same name as the local stack's (``infra.local.bootstrap.cursor_secret_name``)."""
+    return f"{APP}/{stage}/cursor-signing-key"
+
+
+def origin_secret_name(stage: str) -> str:
+    """Shared value CloudFront sends to the ALB so the ALB refuses direct requests."""
+    return f"{APP}/{stage}/origin-verify"
+
+
+def user_pool_name(stage: str) -> str:
+    return f"{APP}-{stage}-users"
+
+
+def lambda_function_prefix(stage: str) -> str:
+    """Chalice names the API function ``<app>-<stage>`` and others ``<app>-<stage>-<name>``."""
+    return f"{APP}-{stage}"
+
+
+def stack_name(stage: str, stack: str) -> str:
+    return f"{APP}-{stage}-{stack}"
+
+
+def export_name(stage: str, name: str) -> str:
+    return f"{APP}-{stage}-{name}"
+
+
+def state_bucket_name(stage: str, account_id: str, region: str) -> str:
+    """Chalice deployment state bucket; bucket names are global, hence account and region."""
+    return f"{APP}-{stage}-chalice-state-{account_id}-{region}"
+
+
+def logs_bucket_name(stage: str, account_id: str, region: str) -> str:
+    return f"{APP}-{stage}-access-logs-{account_id}-{region}"
+
+
+def site_bucket_name(stage: str, account_id: str, region: str) -> str:
+    return f"{APP}-{stage}-site-{account_id}-{region}"

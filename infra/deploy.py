@@ -1,0 +1,314 @@
+"""Deploy the generated templates through CloudFormation change sets.
+
+The only module of ``infra/`` that calls AWS. It takes templates the builders made,
+fills in the parameters that come from elsewhere, and executes:
+
+- ``WebAclArn`` / ``CertificateArn`` (edge): outputs of the edge-global stack, which
+  lives in us-east-1 (CloudFormation cannot import across regions);
+- ``RestApiId`` (edge): Chalice's ``.chalice/deployed/<stage>.json``;
+- ``CloudFrontPrefixListId`` (container): the region's managed prefix list
+  ``com.amazonaws.global.cloudfront.origin-facing``.
+
+Explicit ``--parameter KEY=VALUE`` values always win. The AWS endpoint, credentials
+and region come from the standard boto3 sources (``AWS_ENDPOINT_URL`` included), so
+pointing it at the emulator needs no code path of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from infra.config import StageConfig, stack_name
+from infra.stacks import STACKS, StackSpec, stack_spec
+from infra.synth import MAX_TEMPLATE_BODY, render
+
+ClientFactory = Callable[[str, str], Any]  # (service, region) -> boto3 client
+CAPABILITIES = ["CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
+NO_CHANGES = ("didn't contain changes", "No updates are to be performed", "submitted information didn't contain")
+DONE_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}
+DONE_FAILED = {
+    "CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "UPDATE_ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_FAILED",
+    "UPDATE_FAILED", "DELETE_COMPLETE", "DELETE_FAILED", "IMPORT_ROLLBACK_COMPLETE", "IMPORT_ROLLBACK_FAILED",
+}
+
+
+class DeployError(RuntimeError):
+    """A stack could not be planned or deployed; the message says why and what to do."""
+
+
+def boto3_client(service: str, region: str) -> Any:
+    import boto3
+
+    return boto3.session.Session(region_name=region).client(service)  # type: ignore[no-untyped-call]
+
+
+@dataclass(frozen=True)
+class StackPlan:
+    spec: StackSpec
+    stack_name: str
+    region: str
+    body: str
+    parameters: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Change:
+    action: str
+    logical_id: str
+    resource_type: str
+    replacement: str
+
+
+@dataclass
+class ChangeSetResult:
+    plan: StackPlan
+    change_set_id: str
+    change_type: str  # CREATE | UPDATE
+    changes: list[Change] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+
+def read_rest_api_id(stage: str, chalice_dir: Path) -> str | None:
+    """Chalice records the REST API it deployed in ``.chalice/deployed/<stage>.json``."""
+    path = chalice_dir / "deployed" / f"{stage}.json"
+    if not path.is_file():
+        return None
+    for resource in json.loads(path.read_text(encoding="utf-8")).get("resources", []):
+        if resource.get("resource_type") == "rest_api" and resource.get("rest_api_id"):
+            return str(resource["rest_api_id"])
+    return None
+
+
+class Deployer:
+    def __init__(self, cfg: StageConfig, *, clients: ClientFactory = boto3_client, console: Console | None = None,
+                 chalice_dir: Path | None = None, role_arn: str | None = None, poll_seconds: float = 3.0,
+                 timeout_seconds: float = 3600.0) -> None:
+        self.cfg = cfg
+        self._clients = clients
+        self.console = console or Console(stderr=True)
+        self.chalice_dir = chalice_dir or Path(__file__).resolve().parents[1] / ".chalice"
+        self.role_arn = role_arn
+        self.poll_seconds = poll_seconds
+        self.timeout_seconds = timeout_seconds
+
+    # --- planning -------------------------------------------------------------------
+
+    def plan(self, stacks: Iterable[str] | None = None, overrides: Mapping[str, str] | None = None) -> list[StackPlan]:
+        specs = [stack_spec(name) for name in stacks] if stacks else list(STACKS)
+        return [self._plan_one(spec, dict(overrides or {})) for spec in specs]
+
+    def _plan_one(self, spec: StackSpec, overrides: dict[str, str]) -> StackPlan:
+        template = spec.build(self.cfg)
+        body = render(template)
+        if len(body.encode()) > MAX_TEMPLATE_BODY:
+            raise DeployError(f"{spec.name}: template is {len(body)} bytes, over CloudFormation's inline limit")
+        declared = template.parameters
+        parameters = {k: v for k, v in overrides.items() if k in declared}
+        region = spec.region(self.cfg)
+        missing = [name for name, p in declared.items()
+                   if name not in parameters and getattr(p, "Default", None) is None]
+        for name in list(missing) + [n for n in ("CertificateArn",) if n in declared and n not in parameters]:
+            value = self._resolve(name)
+            if value is not None:
+                parameters[name] = value
+        unresolved = [name for name in missing if name not in parameters]
+        if unresolved:
+            raise DeployError(f"{spec.name}: no value for parameter(s) {', '.join(unresolved)}; "
+                              f"pass --parameter NAME=VALUE")
+        return StackPlan(spec, stack_name(self.cfg.stage, spec.name), region, body, parameters)
+
+    def _resolve(self, name: str) -> str | None:
+        if name in ("WebAclArn", "CertificateArn"):
+            outputs = self.stack_outputs(stack_spec("edge-global"))
+            if name == "WebAclArn" and name not in outputs:
+                raise DeployError("edge needs the edge-global stack's WebAclArn: deploy --stack edge-global first")
+            return outputs.get(name)
+        if name == "RestApiId":
+            return read_rest_api_id(self.cfg.stage, self.chalice_dir)
+        if name == "CloudFrontPrefixListId":
+            ec2 = self._clients("ec2", self.cfg.region)
+            lists = ec2.describe_managed_prefix_lists(
+                Filters=[{"Name": "prefix-list-name", "Values": [CLOUDFRONT_PREFIX_LIST]}])["PrefixLists"]
+            return str(lists[0]["PrefixListId"]) if lists else None
+        return None
+
+    def stack_outputs(self, spec: StackSpec) -> dict[str, str]:
+        cfn = self._clients("cloudformation", spec.region(self.cfg))
+        stack = self._describe(cfn, stack_name(self.cfg.stage, spec.name))
+        return {o["OutputKey"]: o["OutputValue"] for o in (stack or {}).get("Outputs", [])}
+
+    # --- change sets ----------------------------------------------------------------
+
+    @staticmethod
+    def _describe(cfn: Any, name: str) -> dict[str, Any] | None:
+        try:
+            stacks = cfn.describe_stacks(StackName=name)["Stacks"]
+        except Exception as error:  # botocore ClientError: "Stack with id ... does not exist"
+            if "does not exist" in str(error):
+                return None
+            raise
+        return dict(stacks[0]) if stacks else None
+
+    def create_change_set(self, plan: StackPlan) -> ChangeSetResult:
+        cfn = self._clients("cloudformation", plan.region)
+        existing = self._describe(cfn, plan.stack_name)
+        status = (existing or {}).get("StackStatus", "")
+        if status == "ROLLBACK_COMPLETE":
+            raise DeployError(f"{plan.stack_name} is ROLLBACK_COMPLETE (its creation failed): delete the stack, "
+                              f"then deploy again")
+        if status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
+            raise DeployError(f"{plan.stack_name} is {status}: wait for it to finish")
+        change_type = "UPDATE" if existing and status != "REVIEW_IN_PROGRESS" else "CREATE"
+        name = f"{plan.stack_name}-{datetime.now(UTC).strftime('%Y%m%d%H%M%S%f')}"
+        request: dict[str, Any] = {
+            "StackName": plan.stack_name, "ChangeSetName": name, "ChangeSetType": change_type,
+            "TemplateBody": plan.body, "Capabilities": CAPABILITIES,
+            "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(plan.parameters.items())],
+            "Tags": [{"Key": "app", "Value": "store"}, {"Key": "stage", "Value": self.cfg.stage}],
+        }
+        if self.role_arn:
+            request["RoleARN"] = self.role_arn
+        try:
+            change_set_id = cfn.create_change_set(**request)["Id"]
+        except Exception as error:
+            raise DeployError(f"{plan.stack_name}: CloudFormation refused the change set: {error}") from error
+        result = ChangeSetResult(plan, change_set_id, change_type)
+        deadline = time.monotonic() + self.timeout_seconds
+        while True:
+            described = cfn.describe_change_set(ChangeSetName=change_set_id, StackName=plan.stack_name)
+            state = described.get("Status", "")
+            if state == "CREATE_COMPLETE":
+                result.changes = [_change(c) for c in described.get("Changes", [])]
+                return result
+            if state == "FAILED":
+                reason = described.get("StatusReason", "")
+                if any(marker in reason for marker in NO_CHANGES):
+                    cfn.delete_change_set(ChangeSetName=change_set_id, StackName=plan.stack_name)
+                    return result
+                raise DeployError(f"{plan.stack_name}: change set failed: {reason}")
+            if time.monotonic() > deadline:
+                raise DeployError(f"{plan.stack_name}: change set not ready after {self.timeout_seconds:.0f}s")
+            time.sleep(self.poll_seconds)
+
+    def discard(self, result: ChangeSetResult) -> None:
+        """Drop a change set that was only shown (and the empty stack a CREATE one leaves)."""
+        if result.empty and result.change_type == "UPDATE":
+            return  # already deleted when it turned out empty
+        cfn = self._clients("cloudformation", result.plan.region)
+        cfn.delete_change_set(ChangeSetName=result.change_set_id, StackName=result.plan.stack_name)
+        if result.change_type == "CREATE":
+            stack = self._describe(cfn, result.plan.stack_name)
+            if stack and stack.get("StackStatus") == "REVIEW_IN_PROGRESS":
+                cfn.delete_stack(StackName=result.plan.stack_name)
+
+    def show(self, result: ChangeSetResult) -> None:
+        title = f"{result.plan.stack_name} ({result.plan.region}, {result.change_type})"
+        if result.empty:
+            self.console.print(f"[green]{title}: no changes[/green]")
+            return
+        table = Table(title=title)
+        for column in ("action", "logical id", "type", "replacement"):
+            table.add_column(column)
+        for change in result.changes:
+            table.add_row(change.action, change.logical_id, change.resource_type, change.replacement)
+        self.console.print(table)
+
+    # --- execution ------------------------------------------------------------------
+
+    def execute(self, result: ChangeSetResult) -> dict[str, str]:
+        """Execute a change set, showing every resource's status live; return the outputs."""
+        plan = result.plan
+        cfn = self._clients("cloudformation", plan.region)
+        if result.empty:
+            self.console.print(f"[green]{plan.stack_name}: up to date[/green]")
+            return self.stack_outputs(plan.spec)
+        # Events already there belong to earlier operations: remember them, show only new ones.
+        seen = {e["EventId"] for e in cfn.describe_stack_events(StackName=plan.stack_name)["StackEvents"]}
+        cfn.execute_change_set(ChangeSetName=result.change_set_id, StackName=plan.stack_name)
+        statuses: dict[str, tuple[str, str, str]] = {}
+        failures: list[str] = []
+        deadline = time.monotonic() + self.timeout_seconds
+        with Live(_progress_table(plan.stack_name, statuses, "starting"), console=self.console,
+                  refresh_per_second=4, transient=False) as live:
+            while True:
+                stack = self._describe(cfn, plan.stack_name) or {}
+                status = str(stack.get("StackStatus", "UNKNOWN"))
+                for event in reversed(cfn.describe_stack_events(StackName=plan.stack_name)["StackEvents"]):
+                    event_id = event["EventId"]
+                    if event_id in seen:
+                        continue
+                    seen.add(event_id)
+                    logical = event.get("LogicalResourceId", "")
+                    state = event.get("ResourceStatus", "")
+                    reason = event.get("ResourceStatusReason", "") or ""
+                    statuses[logical] = (event.get("ResourceType", ""), state, reason)
+                    if state.endswith("_FAILED"):
+                        failures.append(f"{logical} ({event.get('ResourceType', '')}): {state}: {reason}")
+                live.update(_progress_table(plan.stack_name, statuses, status))
+                if status in DONE_OK:
+                    break
+                if status in DONE_FAILED:
+                    details = "\n  ".join(failures) or stack.get("StackStatusReason", "no reason given")
+                    raise DeployError(f"{plan.stack_name} failed ({status}):\n  {details}")
+                if time.monotonic() > deadline:
+                    raise DeployError(f"{plan.stack_name}: still {status} after {self.timeout_seconds:.0f}s")
+                time.sleep(self.poll_seconds)
+        self.console.print(f"[green]{plan.stack_name}: {status}[/green]")
+        return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+    def deploy(self, stacks: Iterable[str] | None = None, overrides: Mapping[str, str] | None = None,
+               ) -> dict[str, dict[str, str]]:
+        """Plan, change-set and execute each stack in order (later ones read earlier outputs)."""
+        outputs: dict[str, dict[str, str]] = {}
+        names = list(stacks) if stacks else [spec.name for spec in STACKS]
+        for name in names:
+            (plan,) = self.plan([name], overrides)
+            result = self.create_change_set(plan)
+            self.show(result)
+            outputs[name] = self.execute(result)
+        return outputs
+
+    def diff(self, stacks: Iterable[str] | None = None, overrides: Mapping[str, str] | None = None,
+             ) -> list[ChangeSetResult]:
+        results = []
+        for plan in self.plan(stacks, overrides):
+            result = self.create_change_set(plan)
+            self.show(result)
+            self.discard(result)
+            results.append(result)
+        return results
+
+
+def _change(raw: dict[str, Any]) -> Change:
+    detail = raw.get("ResourceChange", {})
+    return Change(
+        action=str(detail.get("Action", "")),
+        logical_id=str(detail.get("LogicalResourceId", "")),
+        resource_type=str(detail.get("ResourceType", "")),
+        replacement=str(detail.get("Replacement", "") or "-"),
+    )
+
+
+def _progress_table(stack: str, statuses: Mapping[str, tuple[str, str, str]], status: str) -> Table:
+    table = Table(title=f"{stack}: {status}")
+    for column in ("resource", "type", "status", "reason"):
+        table.add_column(column)
+    for logical, (kind, state, reason) in sorted(statuses.items()):
+        colour = "red" if "FAILED" in state or "ROLLBACK" in state else \
+            "green" if state.endswith("_COMPLETE") else "yellow"
+        table.add_row(logical, kind, f"[{colour}]{state}[/{colour}]", reason[:120])
+    return table

@@ -1,0 +1,312 @@
+"""Container stack: ``site/server`` on ECS Fargate behind an Application Load Balancer.
+
+ECR repository (scan on push, immutable tags, lifecycle), ECS cluster, a Fargate
+service in the private subnets with a deployment circuit breaker that rolls back, CPU
+target-tracking auto scaling, an internet-facing ALB in the public subnets that only
+CloudFront can use (its origin-facing prefix list, plus a secret header), and a task
+role that can only read the catalog.
+
+First deploy: the service needs an image. Push one tagged ``ImageTag`` to the
+repository first, or deploy with ``DesiredCount=0`` and raise it after the push.
+"""
+
+from __future__ import annotations
+
+import json
+
+from troposphere import GetAtt, Join, Parameter, Ref, Select, Split, Sub, Template, ec2, ecr, ecs, iam, logs
+from troposphere import applicationautoscaling as aas
+from troposphere import elasticloadbalancingv2 as elb
+
+from infra.config import CONTAINER_PORT, StageConfig, cursor_secret_name, origin_secret_name, table_name
+from infra.stacks.common import (
+    ACCOUNT,
+    PARTITION,
+    REGION,
+    assume_role_policy,
+    checkov_skip,
+    export,
+    import_value,
+    new_template,
+    output,
+    policy_document,
+    statement,
+    tags,
+)
+
+ORIGIN_HEADER = "X-Origin-Verify"
+
+
+def repository_name(cfg: StageConfig) -> str:
+    return f"{cfg.prefix}-site-server"
+
+
+def origin_secret_reference(cfg: StageConfig) -> str:
+    return f"{{{{resolve:secretsmanager:{origin_secret_name(cfg.stage)}:SecretString}}}}"
+
+
+def _lifecycle_policy() -> str:
+    return json.dumps({"rules": [
+        {"rulePriority": 1, "description": "drop untagged images after 7 days",
+         "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days",
+                       "countNumber": 7},
+         "action": {"type": "expire"}},
+        {"rulePriority": 2, "description": "keep the 30 newest images",
+         "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 30},
+         "action": {"type": "expire"}},
+    ]}, sort_keys=True)
+
+
+def build(cfg: StageConfig) -> Template:
+    template = new_template(cfg, "container", "ECR, ECS Fargate service for site/server, ALB")
+    image_tag = template.add_parameter(Parameter(
+        "ImageTag", Type="String", Default="initial", AllowedPattern=r"[A-Za-z0-9_.-]{1,128}",
+        Description="Tag of the site/server image in the stage's ECR repository",
+    ))
+    desired = template.add_parameter(Parameter(
+        "DesiredCount", Type="Number", Default=str(cfg.container_min_tasks), MinValue="0",
+        Description="Running tasks (0 before the first image is pushed)",
+    ))
+    health_path = template.add_parameter(Parameter(
+        "HealthCheckPath", Type="String", Default="/health", Description="ALB target health check path",
+    ))
+    prefix_list = template.add_parameter(Parameter(
+        "CloudFrontPrefixListId", Type="String", AllowedPattern=r"pl-[0-9a-f]+",
+        Description="Managed prefix list com.amazonaws.global.cloudfront.origin-facing in this region "
+                    "(python -m infra deploy looks it up)",
+    ))
+
+    repo = template.add_resource(ecr.Repository(
+        "Repository",
+        RepositoryName=repository_name(cfg),
+        ImageScanningConfiguration=ecr.ImageScanningConfiguration(ScanOnPush=True),
+        ImageTagMutability="IMMUTABLE",
+        EncryptionConfiguration=ecr.EncryptionConfiguration(EncryptionType="KMS"),
+        LifecyclePolicy=ecr.LifecyclePolicy(LifecyclePolicyText=_lifecycle_policy()),
+        Tags=tags(cfg),
+    ))
+    cluster = template.add_resource(ecs.Cluster(
+        "Cluster",
+        ClusterName=f"{cfg.prefix}-cluster",
+        ClusterSettings=[ecs.ClusterSetting(Name="containerInsights", Value="enabled")],
+        Tags=tags(cfg),
+    ))
+    log_group = template.add_resource(logs.LogGroup(
+        "ServiceLogGroup", LogGroupName=f"/ecs/{cfg.prefix}/site-server",
+        RetentionInDays=cfg.log_retention_days, Tags=tags(cfg),
+    ))
+
+    products_arn = Sub(f"arn:{PARTITION}:dynamodb:{REGION}:{ACCOUNT}:table/{table_name(cfg.stage, 'products')}")
+    secret_arn = Sub(
+        f"arn:{PARTITION}:secretsmanager:{REGION}:{ACCOUNT}:secret:{cursor_secret_name(cfg.stage)}-*"
+    )
+    execution_role = template.add_resource(iam.Role(
+        "TaskExecutionRole",
+        RoleName=f"{cfg.prefix}-site-server-execution",
+        AssumeRolePolicyDocument=assume_role_policy("ecs-tasks.amazonaws.com"),
+        Policies=[iam.Policy(PolicyName="pull-and-log", PolicyDocument=policy_document(
+            # GetAuthorizationToken has no resource-level permissions.
+            statement("EcrLogin", ["ecr:GetAuthorizationToken"], "*"),
+            statement("PullImage", ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage",
+                                    "ecr:GetDownloadUrlForLayer"], [GetAtt(repo, "Arn")]),
+            statement("WriteLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [GetAtt(log_group, "Arn")]),
+        ))],
+        Tags=tags(cfg),
+    ))
+    task_role = template.add_resource(iam.Role(
+        "TaskRole",
+        RoleName=f"{cfg.prefix}-site-server-task",
+        AssumeRolePolicyDocument=assume_role_policy("ecs-tasks.amazonaws.com"),
+        Policies=[iam.Policy(PolicyName="read-catalog", PolicyDocument=policy_document(
+            statement("ReadCatalog", ["dynamodb:BatchGetItem", "dynamodb:DescribeTable", "dynamodb:GetItem",
+                                      "dynamodb:Query"],
+                      [products_arn, Join("", [products_arn, "/index/*"])]),
+            statement("ReadCursorKey", ["secretsmanager:GetSecretValue"], [secret_arn]),
+            statement("DecryptCursorKey", ["kms:Decrypt"], [import_value(cfg, "secrets-key-arn")],
+                      {"StringEquals": {"kms:ViaService": Sub("secretsmanager.${AWS::Region}.amazonaws.com")}}),
+        ))],
+        Tags=tags(cfg),
+    ))
+
+    container = ecs.ContainerDefinition(
+        Name="site-server",
+        Image=Join(":", [GetAtt(repo, "RepositoryUri"), Ref(image_tag)]),
+        Essential=True,
+        PortMappings=[ecs.PortMapping(ContainerPort=CONTAINER_PORT, Protocol="tcp")],
+        ReadonlyRootFilesystem=True,
+        Privileged=False,
+        User="1000",
+        Environment=[
+            ecs.Environment(Name=name, Value=value) for name, value in sorted({
+                "STAGE": cfg.stage,
+                "PORT": str(CONTAINER_PORT),
+                "PRODUCTS_TABLE": table_name(cfg.stage, "products"),
+                "ORDERS_TABLE": table_name(cfg.stage, "orders"),
+                "IDEMPOTENCY_TABLE": table_name(cfg.stage, "idempotency"),
+                "CURSOR_SECRET_NAME": cursor_secret_name(cfg.stage),
+            }.items())
+        ],
+        LogConfiguration=ecs.LogConfiguration(LogDriver="awslogs", Options={
+            "awslogs-group": Ref(log_group),
+            "awslogs-region": Ref("AWS::Region"),
+            "awslogs-stream-prefix": "site-server",
+        }),
+        # Scratch space for the read-only root filesystem.
+        MountPoints=[ecs.MountPoint(SourceVolume="tmp", ContainerPath="/tmp", ReadOnly=False)],
+    )
+    task = template.add_resource(ecs.TaskDefinition(
+        "TaskDefinition",
+        Family=f"{cfg.prefix}-site-server",
+        Cpu=str(cfg.container_cpu),
+        Memory=str(cfg.container_memory),
+        NetworkMode="awsvpc",
+        RequiresCompatibilities=["FARGATE"],
+        RuntimePlatform=ecs.RuntimePlatform(CpuArchitecture="X86_64", OperatingSystemFamily="LINUX"),
+        ExecutionRoleArn=GetAtt(execution_role, "Arn"),
+        TaskRoleArn=GetAtt(task_role, "Arn"),
+        ContainerDefinitions=[container],
+        Volumes=[ecs.Volume(Name="tmp")],
+        Tags=tags(cfg),
+    ))
+
+    vpc = import_value(cfg, "vpc-id")
+    # Egress rules are inline: a group without inline egress keeps AWS's allow-all default.
+    service_sg = template.add_resource(ec2.SecurityGroup(
+        "ServiceSecurityGroup", VpcId=vpc, GroupDescription="site/server tasks: traffic from the ALB only",
+        SecurityGroupEgress=[ec2.SecurityGroupRule(
+            IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp="0.0.0.0/0",
+            Description="HTTPS to AWS APIs (ECR, DynamoDB, Secrets Manager, Logs)",
+        )],
+        Tags=tags(cfg),
+    ))
+    alb_sg = template.add_resource(ec2.SecurityGroup(
+        "LoadBalancerSecurityGroup", VpcId=vpc, GroupDescription="ALB: HTTP from CloudFront only",
+        SecurityGroupIngress=[ec2.SecurityGroupRule(
+            IpProtocol="tcp", FromPort=80, ToPort=80, SourcePrefixListId=Ref(prefix_list),
+            Description="HTTP from CloudFront's origin-facing addresses",
+        )],
+        SecurityGroupEgress=[ec2.SecurityGroupRule(
+            IpProtocol="tcp", FromPort=CONTAINER_PORT, ToPort=CONTAINER_PORT,
+            DestinationSecurityGroupId=Ref(service_sg), Description="To the tasks",
+        )],
+        Tags=tags(cfg),
+    ))
+    template.add_resource(ec2.SecurityGroupIngress(
+        "ServiceIngressFromLoadBalancer", GroupId=Ref(service_sg), IpProtocol="tcp", FromPort=CONTAINER_PORT,
+        ToPort=CONTAINER_PORT, SourceSecurityGroupId=Ref(alb_sg), Description="From the ALB",
+    ))
+
+    public_subnets = Split(",", import_value(cfg, "public-subnet-ids"))
+    private_subnets = Split(",", import_value(cfg, "private-subnet-ids"))
+    alb = template.add_resource(elb.LoadBalancer(
+        "LoadBalancer",
+        Name=f"{cfg.prefix}-alb",
+        Scheme="internet-facing",
+        Type="application",
+        Subnets=[Select(0, public_subnets), Select(1, public_subnets)],
+        SecurityGroups=[Ref(alb_sg)],
+        LoadBalancerAttributes=[
+            elb.LoadBalancerAttributes(Key=key, Value=value) for key, value in (
+                ("access_logs.s3.enabled", "true"),
+                ("access_logs.s3.bucket", import_value(cfg, "access-logs-bucket")),
+                ("access_logs.s3.prefix", "alb"),
+                ("deletion_protection.enabled", "true"),
+                ("routing.http.drop_invalid_header_fields.enabled", "true"),
+            )
+        ],
+        Tags=tags(cfg),
+    ))
+    target_group = template.add_resource(elb.TargetGroup(
+        "TargetGroup",
+        Name=f"{cfg.prefix}-site-server",
+        Port=CONTAINER_PORT,
+        Protocol="HTTP",
+        TargetType="ip",
+        VpcId=vpc,
+        HealthCheckPath=Ref(health_path),
+        HealthCheckIntervalSeconds=15,
+        HealthyThresholdCount=2,
+        UnhealthyThresholdCount=3,
+        Matcher=elb.Matcher(HttpCode="200"),
+        TargetGroupAttributes=[elb.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value="30")],
+        Tags=tags(cfg),
+    ))
+    listener = template.add_resource(checkov_skip(
+        elb.Listener(
+            "HttpListener",
+            LoadBalancerArn=Ref(alb),
+            Port=80,
+            Protocol="HTTP",
+            DefaultActions=[elb.Action(Type="fixed-response", FixedResponseConfig=elb.FixedResponseConfig(
+                StatusCode="403", ContentType="text/plain", MessageBody="forbidden"))],
+        ),
+        ("CKV_AWS_2", "only CloudFront reaches this listener (origin-facing prefix list + secret header); "
+                      "viewers get HTTPS at CloudFront. HTTPS to the origin needs a custom domain: follow-up"),
+        ("CKV_AWS_103", "same listener: plain HTTP from CloudFront, no TLS policy to set"),
+    ))
+    rule = template.add_resource(elb.ListenerRule(
+        "ForwardFromCloudFront",
+        ListenerArn=Ref(listener),
+        Priority=10,
+        Conditions=[elb.Condition(Field="http-header", HttpHeaderConfig=elb.HttpHeaderConfig(
+            HttpHeaderName=ORIGIN_HEADER, Values=[origin_secret_reference(cfg)]))],
+        Actions=[elb.ListenerRuleAction(Type="forward", TargetGroupArn=Ref(target_group))],
+    ))
+
+    service = template.add_resource(ecs.Service(
+        "Service",
+        ServiceName=f"{cfg.prefix}-site-server",
+        Cluster=Ref(cluster),
+        TaskDefinition=Ref(task),
+        LaunchType="FARGATE",
+        DesiredCount=Ref(desired),
+        PropagateTags="SERVICE",
+        EnableECSManagedTags=True,
+        HealthCheckGracePeriodSeconds=30,
+        DeploymentConfiguration=ecs.DeploymentConfiguration(
+            MinimumHealthyPercent=100, MaximumPercent=200,
+            DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
+        ),
+        NetworkConfiguration=ecs.NetworkConfiguration(AwsvpcConfiguration=ecs.AwsvpcConfiguration(
+            AssignPublicIp="DISABLED",
+            Subnets=[Select(0, private_subnets), Select(1, private_subnets)],
+            SecurityGroups=[Ref(service_sg)],
+        )),
+        LoadBalancers=[ecs.LoadBalancer(
+            ContainerName="site-server", ContainerPort=CONTAINER_PORT, TargetGroupArn=Ref(target_group),
+        )],
+        Tags=tags(cfg),
+        DependsOn=[rule.title],
+    ))
+
+    scalable = template.add_resource(aas.ScalableTarget(
+        "ServiceScalableTarget",
+        ServiceNamespace="ecs",
+        ScalableDimension="ecs:service:DesiredCount",
+        ResourceId=Join("/", ["service", Ref(cluster), GetAtt(service, "Name")]),
+        MinCapacity=cfg.container_min_tasks,
+        MaxCapacity=cfg.container_max_tasks,
+    ))
+    template.add_resource(aas.ScalingPolicy(
+        "ServiceCpuScaling",
+        PolicyName=f"{cfg.prefix}-site-server-cpu",
+        PolicyType="TargetTrackingScaling",
+        ScalingTargetId=Ref(scalable),
+        TargetTrackingScalingPolicyConfiguration=aas.TargetTrackingScalingPolicyConfiguration(
+            TargetValue=60.0,
+            ScaleInCooldown=120,
+            ScaleOutCooldown=60,
+            PredefinedMetricSpecification=aas.PredefinedMetricSpecification(
+                PredefinedMetricType="ECSServiceAverageCPUUtilization"),
+        ),
+    ))
+
+    export(template, cfg, "LoadBalancerDnsName", "alb-dns-name", GetAtt(alb, "DNSName"), "ALB DNS name")
+    export(template, cfg, "LoadBalancerFullName", "alb-full-name", GetAtt(alb, "LoadBalancerFullName"),
+           "ALB name for CloudWatch metrics")
+    export(template, cfg, "RepositoryUri", "ecr-repository-uri", GetAtt(repo, "RepositoryUri"), "ECR repository")
+    export(template, cfg, "RepositoryArn", "ecr-repository-arn", GetAtt(repo, "Arn"), "ECR repository ARN")
+    output(template, "ClusterName", Ref(cluster), "ECS cluster")
+    output(template, "ServiceName", GetAtt(service, "Name"), "ECS service")
+    return template
+

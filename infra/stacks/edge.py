@@ -1,0 +1,236 @@
+"""Edge stack: the storefront bucket and the CloudFront distribution in front of everything.
+
+Behaviours (the browser sees one origin, as locally):
+
+- default      -> the private S3 bucket with ``site/static`` (origin access control)
+- ``/api/*``   -> API Gateway. Chalice's stage is named ``api``, so /api/products
+  reaches the route /products with no rewriting. Never cached, Authorization forwarded.
+- ``/p/*``, ``/sitemap.xml`` -> the ALB of the container stack, with the origin-verify
+  header the ALB requires.
+
+The web ACL and the certificate come from the edge-global stack (us-east-1) as
+parameters; ``python -m infra deploy`` fills them in from that stack's outputs.
+"""
+
+from __future__ import annotations
+
+from troposphere import (
+    And,
+    Condition,
+    Equals,
+    GetAtt,
+    If,
+    Join,
+    Not,
+    Output,
+    Parameter,
+    Ref,
+    Sub,
+    Template,
+    cloudfront,
+    route53,
+)
+
+from infra.config import API_STAGE_NAME, StageConfig, site_bucket_name
+from infra.stacks.common import (
+    ACCOUNT,
+    REGION,
+    bucket_policy,
+    checkov_skip,
+    export,
+    import_value,
+    new_template,
+    private_bucket,
+    tags,
+)
+from infra.stacks.container import ORIGIN_HEADER, origin_secret_reference
+
+# AWS managed CloudFront policies (stable, documented ids).
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"  # every CloudFront distribution's alias zone
+ALB_PATHS = ("/p/*", "/sitemap.xml")
+
+
+def _csp(cfg: StageConfig) -> str:
+    # The storefront signs in against Cognito directly (InitiateAuth), so connect-src
+    # must allow the regional Cognito endpoint besides its own origin.
+    return "; ".join([
+        "default-src 'self'",
+        "img-src 'self' https: data:",
+        "style-src 'self'",
+        "script-src 'self'",
+        f"connect-src 'self' https://cognito-idp.{cfg.region}.amazonaws.com",
+        "frame-ancestors 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "object-src 'none'",
+    ])
+
+
+def build(cfg: StageConfig) -> Template:
+    template = new_template(cfg, "edge", "storefront bucket, CloudFront (S3 + API Gateway + ALB), DNS")
+    rest_api = template.add_parameter(Parameter(
+        "RestApiId", Type="String", AllowedPattern=r"[a-z0-9]+",
+        Description="Chalice's REST API id (.chalice/deployed/<stage>.json; python -m infra deploy reads it)",
+    ))
+    web_acl = template.add_parameter(Parameter(
+        "WebAclArn", Type="String", AllowedPattern=r"arn:aws[a-z-]*:wafv2:us-east-1:.+",
+        Description="edge-global stack output WebAclArn (us-east-1)",
+    ))
+    certificate = template.add_parameter(Parameter(
+        "CertificateArn", Type="String", Default="",
+        Description="edge-global stack output CertificateArn (us-east-1); empty without a domain",
+    ))
+    domain = template.add_parameter(Parameter(
+        "DomainName", Type="String", Default=cfg.domain_name, Description="Custom domain (optional)",
+    ))
+    zone = template.add_parameter(Parameter(
+        "HostedZoneId", Type="String", Default=cfg.hosted_zone_id, Description="Hosted zone of DomainName",
+    ))
+    template.add_condition("HasDomain", And(Not(Equals(Ref(domain), "")), Not(Equals(Ref(certificate), ""))))
+    template.add_condition("HasZone", And(Condition("HasDomain"), Not(Equals(Ref(zone), ""))))
+
+    site = template.add_resource(private_bucket(
+        "SiteBucket", cfg, Sub(site_bucket_name(cfg.stage, ACCOUNT, REGION)),
+        log_bucket=import_value(cfg, "access-logs-bucket"), log_prefix="s3/site/", noncurrent_days=30,
+    ))
+    oac = template.add_resource(cloudfront.OriginAccessControl(
+        "SiteOriginAccessControl",
+        OriginAccessControlConfig=cloudfront.OriginAccessControlConfig(
+            Name=f"{cfg.prefix}-site", OriginAccessControlOriginType="s3",
+            SigningBehavior="always", SigningProtocol="sigv4",
+        ),
+    ))
+    headers = template.add_resource(cloudfront.ResponseHeadersPolicy(
+        "SecurityHeaders",
+        ResponseHeadersPolicyConfig=cloudfront.ResponseHeadersPolicyConfig(
+            Name=f"{cfg.prefix}-security-headers",
+            SecurityHeadersConfig=cloudfront.SecurityHeadersConfig(
+                StrictTransportSecurity=cloudfront.StrictTransportSecurity(
+                    AccessControlMaxAgeSec=63072000, IncludeSubdomains=True, Preload=True, Override=True),
+                ContentTypeOptions=cloudfront.ContentTypeOptions(Override=True),
+                FrameOptions=cloudfront.FrameOptions(FrameOption="DENY", Override=True),
+                ReferrerPolicy=cloudfront.ReferrerPolicy(
+                    ReferrerPolicy="strict-origin-when-cross-origin", Override=True),
+                XSSProtection=cloudfront.XSSProtection(Protection=True, ModeBlock=True, Override=True),
+                ContentSecurityPolicy=cloudfront.ContentSecurityPolicy(
+                    ContentSecurityPolicy=_csp(cfg), Override=False),
+            ),
+        ),
+    ))
+    api_cache = template.add_resource(cloudfront.CachePolicy(
+        "ApiCachePolicy",
+        # Nothing is cached unless the API says so (DefaultTTL 0); the policy exists to
+        # forward Authorization, which only a cache policy can do.
+        CachePolicyConfig=cloudfront.CachePolicyConfig(
+            Name=f"{cfg.prefix}-api", DefaultTTL=0, MinTTL=0, MaxTTL=1,
+            ParametersInCacheKeyAndForwardedToOrigin=cloudfront.ParametersInCacheKeyAndForwardedToOrigin(
+                EnableAcceptEncodingGzip=True, EnableAcceptEncodingBrotli=True,
+                HeadersConfig=cloudfront.CacheHeadersConfig(HeaderBehavior="whitelist", Headers=["Authorization"]),
+                CookiesConfig=cloudfront.CacheCookiesConfig(CookieBehavior="none"),
+                QueryStringsConfig=cloudfront.CacheQueryStringsConfig(QueryStringBehavior="all"),
+            ),
+        ),
+    ))
+    pages_cache = template.add_resource(cloudfront.CachePolicy(
+        "PagesCachePolicy",
+        CachePolicyConfig=cloudfront.CachePolicyConfig(
+            Name=f"{cfg.prefix}-pages", DefaultTTL=60, MinTTL=0, MaxTTL=3600,
+            ParametersInCacheKeyAndForwardedToOrigin=cloudfront.ParametersInCacheKeyAndForwardedToOrigin(
+                EnableAcceptEncodingGzip=True, EnableAcceptEncodingBrotli=True,
+                HeadersConfig=cloudfront.CacheHeadersConfig(HeaderBehavior="none"),
+                CookiesConfig=cloudfront.CacheCookiesConfig(CookieBehavior="none"),
+                QueryStringsConfig=cloudfront.CacheQueryStringsConfig(QueryStringBehavior="none"),
+            ),
+        ),
+    ))
+
+    api_methods = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
+    behaviours = [cloudfront.CacheBehavior(
+        PathPattern="/api/*", TargetOriginId="api", ViewerProtocolPolicy="https-only",
+        AllowedMethods=api_methods, CachedMethods=["GET", "HEAD"], Compress=True,
+        CachePolicyId=Ref(api_cache), OriginRequestPolicyId=ALL_VIEWER_EXCEPT_HOST,
+        ResponseHeadersPolicyId=Ref(headers),
+    )]
+    behaviours += [
+        cloudfront.CacheBehavior(
+            PathPattern=path, TargetOriginId="pages", ViewerProtocolPolicy="redirect-to-https",
+            AllowedMethods=["GET", "HEAD"], CachedMethods=["GET", "HEAD"], Compress=True,
+            CachePolicyId=Ref(pages_cache), ResponseHeadersPolicyId=Ref(headers),
+        )
+        for path in ALB_PATHS
+    ]
+    distribution = template.add_resource(checkov_skip(cloudfront.Distribution(
+        "Distribution",
+        DistributionConfig=cloudfront.DistributionConfig(
+            Comment=f"{cfg.prefix} storefront",
+            Enabled=True,
+            HttpVersion="http2and3",
+            IPV6Enabled=True,
+            PriceClass="PriceClass_100",
+            DefaultRootObject="index.html",
+            WebACLId=Ref(web_acl),
+            Aliases=If("HasDomain", [Ref(domain)], Ref("AWS::NoValue")),
+            ViewerCertificate=If(
+                "HasDomain",
+                cloudfront.ViewerCertificate(AcmCertificateArn=Ref(certificate), SslSupportMethod="sni-only",
+                                             MinimumProtocolVersion="TLSv1.2_2021"),
+                cloudfront.ViewerCertificate(CloudFrontDefaultCertificate=True,
+                                             MinimumProtocolVersion="TLSv1.2_2021"),
+            ),
+            Logging=cloudfront.Logging(Bucket=import_value(cfg, "access-logs-bucket-domain"),
+                                       Prefix="cloudfront/", IncludeCookies=False),
+            Origins=[
+                cloudfront.Origin(
+                    Id="site", DomainName=GetAtt(site, "RegionalDomainName"),
+                    S3OriginConfig=cloudfront.S3OriginConfig(OriginAccessIdentity=""),
+                    OriginAccessControlId=GetAtt(oac, "Id"),
+                ),
+                cloudfront.Origin(
+                    Id="api",
+                    DomainName=Sub("${RestApiId}.execute-api.${AWS::Region}.amazonaws.com"),
+                    # The path is not rewritten: the API stage is named "api".
+                    CustomOriginConfig=cloudfront.CustomOriginConfig(
+                        OriginProtocolPolicy="https-only", OriginSSLProtocols=["TLSv1.2"]),
+                ),
+                cloudfront.Origin(
+                    Id="pages", DomainName=import_value(cfg, "alb-dns-name"),
+                    CustomOriginConfig=cloudfront.CustomOriginConfig(OriginProtocolPolicy="http-only", HTTPPort=80),
+                    OriginCustomHeaders=[cloudfront.OriginCustomHeader(
+                        HeaderName=ORIGIN_HEADER, HeaderValue=origin_secret_reference(cfg))],
+                ),
+            ],
+            DefaultCacheBehavior=cloudfront.DefaultCacheBehavior(
+                TargetOriginId="site", ViewerProtocolPolicy="redirect-to-https",
+                AllowedMethods=["GET", "HEAD"], CachedMethods=["GET", "HEAD"], Compress=True,
+                CachePolicyId=CACHING_OPTIMIZED, ResponseHeadersPolicyId=Ref(headers),
+            ),
+            CacheBehaviors=behaviours,
+        ),
+        Tags=tags(cfg),
+    ), ("CKV_AWS_174", "with a domain the ACM certificate enforces TLSv1.2_2021; without one CloudFront serves "
+                       "its *.cloudfront.net certificate, whose protocol floor AWS fixes and nobody can raise")))
+    template.add_resource(bucket_policy("SiteBucketPolicy", site, {
+        "Sid": "CloudFrontReadsThroughOac",
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudfront.amazonaws.com"},
+        "Action": "s3:GetObject",
+        "Resource": Join("", [GetAtt(site, "Arn"), "/*"]),
+        "Condition": {"StringEquals": {"AWS:SourceArn": Sub(
+            "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}")}},
+    }))
+    for record_type in ("A", "AAAA"):
+        template.add_resource(route53.RecordSetType(
+            f"AliasRecord{record_type}", Condition="HasZone", HostedZoneId=Ref(zone), Name=Ref(domain),
+            Type=record_type, AliasTarget=route53.AliasTarget(
+                DNSName=GetAtt(distribution, "DomainName"), HostedZoneId=CLOUDFRONT_ZONE_ID),
+        ))
+
+    export(template, cfg, "SiteBucketName", "site-bucket", Ref(site), "Bucket for site/static")
+    export(template, cfg, "DistributionId", "distribution-id", Ref(distribution), "CloudFront distribution id")
+    template.add_output(Output("DistributionDomainName", Value=GetAtt(distribution, "DomainName"),
+                               Description="The storefront's CloudFront address"))
+    template.add_output(Output("ApiPathExample", Value=Sub(
+        f"https://${{Distribution.DomainName}}/{API_STAGE_NAME}/health"), Description="GET /health via CloudFront"))
+    return template
