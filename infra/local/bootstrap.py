@@ -36,7 +36,7 @@ class UserPool:
     issuer: str
 
 
-def client(service: str, endpoint: str) -> Any:
+def client(service: str, endpoint: str | None) -> Any:
     return boto3.client(
         service, region_name=REGION, endpoint_url=endpoint,
         aws_access_key_id="testing", aws_secret_access_key="testing",
@@ -48,7 +48,7 @@ def create_tables(settings: Settings) -> None:
     for model in TABLE_SHAPES.values():
         if not model.exists():
             model.create_table(wait=True, billing_mode="PAY_PER_REQUEST")
-    dynamodb = client("dynamodb", settings.endpoint_url or "")
+    dynamodb = client("dynamodb", settings.endpoint_url)
     existing = dynamodb.list_tables()["TableNames"]
     if settings.idempotency_table not in existing:
         dynamodb.create_table(
@@ -147,3 +147,21 @@ def seed_catalog(settings: Settings) -> int:
         except ConflictError:
             pass  # already seeded (sku taken)
     return created
+
+
+def seed_orders(settings: Settings, endpoint: str, pool: UserPool, email: str) -> int:
+    """A couple of demo orders for the shopper (idempotent: fixed Idempotency-Keys)."""
+    from catalog_lambda.services import catalog_service, order_service
+
+    cognito = client("cognito-idp", endpoint)
+    attributes = cognito.admin_get_user(UserPoolId=pool.pool_id, Username=email)["UserAttributes"]
+    sub = next(a["Value"] for a in attributes if a["Name"] == "sub")
+    products = catalog_service(settings).list_products(limit="4")["items"]
+    if len(products) < 4:
+        return 0
+    baskets = [[(products[0]["id"], 1), (products[1]["id"], 2)], [(products[2]["id"], 1), (products[3]["id"], 1)]]
+    orders = order_service(settings)
+    for number, basket in enumerate(baskets, start=1):
+        body = {"lines": [{"product_id": pid, "quantity": qty} for pid, qty in basket]}
+        orders.place_order(sub, f"demo-order-{number}", body)
+    return len(baskets)
