@@ -69,16 +69,18 @@ class Emulator:
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     port = free_port()
-    log = tmp_path_factory.mktemp("emulator") / "requests.jsonl"
-    proc = subprocess.Popen([sys.executable, str(DEPLOY_DIR / "recording_emulator.py"), "--port", str(port),
-                             "--log", str(log)], cwd=PROJECT_DIR, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    workdir = tmp_path_factory.mktemp("emulator")
+    log = workdir / "requests.jsonl"
+    errors = workdir / "emulator.log"  # moto's tracebacks, if any; a pipe left unread could fill and block
+    with errors.open("wb") as sink:
+        proc = subprocess.Popen([sys.executable, str(DEPLOY_DIR / "recording_emulator.py"), "--port", str(port),
+                                 "--log", str(log)], cwd=PROJECT_DIR, stdout=sink, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"the emulator exited: {proc.stderr.read().decode()[-3000:] if proc.stderr else ''}")
+                raise RuntimeError(f"the emulator exited: {errors.read_text(errors='replace')[-3000:]}")
             try:
                 urllib.request.urlopen(f"{url}/moto-api/", timeout=2).close()
                 break
@@ -166,6 +168,6 @@ def deliver_app(emulator: Emulator, checkout: Path) -> subprocess.CompletedProce
                             cwd=checkout, env=emulator.env(), capture_output=True, text=True, timeout=300)
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0, (result.stdout[-3000:], result.stderr[-3000:])
     return result
 
