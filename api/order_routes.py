@@ -6,13 +6,14 @@ from chalice.app import Response
 
 from api.auth import forbidden
 from api.http import USER, Ctx, json_response, route
+from api.observability import order_placed
 from catalog_lambda.services import order_service
 
 
 @route("/orders", "POST", USER)
 def place_order(ctx: Ctx) -> Response:
     order = order_service().place_order(ctx.user.sub, ctx.header("idempotency-key"), ctx.json(),
-                                        ctx.request.lambda_context)
+                                        ctx.request.lambda_context, on_placed=lambda _order: order_placed())
     return json_response(order, 201, {"Location": f"/orders/{order['id']}"})
 
 

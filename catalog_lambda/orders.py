@@ -18,6 +18,7 @@ import hashlib
 import json
 import re
 import time
+from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
@@ -105,12 +106,14 @@ class OrderService:
     # -- placing -------------------------------------------------------------------
 
     def place_order(self, customer_id: str, idempotency_key: str | None, body: Any,
-                    lambda_context: Any = None) -> dict[str, Any]:
+                    lambda_context: Any = None,
+                    on_placed: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
         """Validate, then place through the idempotency layer; returns the order.
 
         ``lambda_context`` (anything with ``get_remaining_time_in_millis``) bounds how
         long the idempotency record stays "in progress" if this invocation dies; without
-        one, the request gets :data:`IN_PROGRESS_BUDGET_MS`.
+        one, the request gets :data:`IN_PROGRESS_BUDGET_MS`. ``on_placed`` is called once
+        when a new order is stored (not when a retry is answered with an earlier one).
         """
         from catalog_lambda.schemas import OrderCreate, parse
 
@@ -124,7 +127,7 @@ class OrderService:
 
         self._idempotency_config.register_lambda_context(lambda_context or _Budget(IN_PROGRESS_BUDGET_MS))
         try:
-            result: dict[str, Any] = self._idempotent_place(request=request)
+            result: dict[str, Any] = self._idempotent_place(request=request, on_placed=on_placed)
         except IdempotencyValidationError:
             raise _key_reused() from None
         except IdempotencyAlreadyInProgressError:
@@ -150,13 +153,14 @@ class OrderService:
         config = self._idempotency_config
 
         @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)
-        def place(request: dict[str, Any]) -> dict[str, Any]:
+        def place(request: dict[str, Any], on_placed: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
             lines = [(str(pid), int(qty)) for pid, qty in request["lines"]]
-            return self._place(request["customer_id"], request["idempotency_key"], lines)
+            return self._place(request["customer_id"], request["idempotency_key"], lines, on_placed)
 
         return place
 
-    def _place(self, customer_id: str, key: str, lines: list[tuple[str, int]]) -> dict[str, Any]:
+    def _place(self, customer_id: str, key: str, lines: list[tuple[str, int]],
+               on_placed: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
         digest = request_hash(lines)
         for _attempt in range(_ATTEMPTS):
             products = self._products.get_many([pid for pid, _ in lines])
@@ -192,7 +196,10 @@ class OrderService:
                 if "guard" in failed.failed:
                     return self._replay(customer_id, key, digest)
                 continue  # stock or price moved since we read: look again
-            return order_dict(order)
+            placed = order_dict(order)
+            if on_placed is not None:
+                on_placed(placed)
+            return placed
         raise ConflictError("the products changed while the order was placed; retry")
 
     def _new_order(self, customer_id: str, key: str, lines: list[tuple[str, int]],

@@ -125,3 +125,12 @@ def test_listing_all_orders_uses_the_time_index(orders: OrderService, new_produc
     rest = orders.list_orders("whoever", True, "2", page["next_cursor"])
     assert [o["id"] for o in rest["items"]] == [ids[0]]
     assert rest["next_cursor"] is None
+
+
+def test_on_placed_fires_for_new_orders_only(orders: OrderService, new_product: NewProduct) -> None:
+    product = new_product(stock=5)
+    placed: list[str] = []
+    first = orders.place_order("alice", "kk", lines((product["id"], 1)), on_placed=lambda o: placed.append(o["id"]))
+    replay = orders.place_order("alice", "kk", lines((product["id"], 1)), on_placed=lambda o: placed.append(o["id"]))
+    assert replay == first
+    assert placed == [first["id"]]
