@@ -13,15 +13,20 @@ const main = document.getElementById("main");
 const statusRegion = document.getElementById("status");
 const errorRegion = document.getElementById("error");
 let renderToken = 0;
-let lastAnnounced = 0;
+let routed = false;
+let keepStatusUntil = 0;
+let statusTimer = null;
 
 // -- announcements ---------------------------------------------------------------------
 
-function announce(message) {
-  lastAnnounced = Date.now();
+// persist: the message is about a navigation the app makes next ("Signed in as ..."),
+// so the next page keeps it; any other message goes when the page changes.
+function announce(message, { persist = false } = {}) {
+  if (persist) keepStatusUntil = Date.now() + 1500;
+  clearTimeout(statusTimer);
   statusRegion.textContent = "";
-  // A fresh text node makes screen readers announce a repeated message too.
-  setTimeout(() => {
+  // Set after a tick, so screen readers announce a repeated message too.
+  statusTimer = setTimeout(() => {
     statusRegion.textContent = message;
   }, 30);
 }
@@ -245,14 +250,14 @@ function viewCart(ctx) {
               return;
             }
             cart.setQuantity(line.product_id, qty);
-            render();
+            viewCart(ctx);
           } })),
       h("td", {}, formatMoney(line.price_cents * line.quantity, line.currency)),
       h("td", {}, h("button", { type: "button", class: "link-button", "aria-label": `Remove ${line.name}`,
         onclick: () => {
           cart.remove(line.product_id);
           announce(`Removed ${line.name}.`);
-          render();
+          viewCart(ctx);
         } }, "Remove")));
   });
   const checkout = h("button", { type: "submit", class: "button", id: "checkout" }, "Place order");
@@ -306,7 +311,6 @@ async function placeOrder(ctx, form, button, lines) {
     });
     sessionStorage.removeItem(CHECKOUT_KEY);
     cart.clear();
-    announce("Your order has been placed.");
     location.hash = `#/orders/${encodeURIComponent(order.id)}?placed=1`;
   } catch (error) {
     if (!ctx.alive()) return;
@@ -421,7 +425,7 @@ async function viewOrder(ctx, id, params) {
       id: "cancel-order", onclick: (event) => cancelOrder(current, event.target, show) }, "Cancel order") : null;
     page(`Order ${shortId(current.id)}`,
       params.get("placed") && current.status === "placed"
-        ? h("p", { class: "notice" }, "Thank you! Your order has been placed.") : null,
+        ? h("p", { class: "notice", role: "status" }, "Thank you! Your order has been placed.") : null,
       h("p", { class: `order-status status-${current.status}`, id: "order-status" }, `Status: ${current.status}`),
       h("p", {}, `Placed ${formatDate(current.created_at)}`),
       h("div", { class: "table-wrap" }, h("table", { class: "cart-table" },
@@ -465,7 +469,7 @@ function viewSignIn(ctx, params) {
     button.disabled = true;
     try {
       await auth.signIn(email, password);
-      announce(`Signed in as ${auth.email()}.`);
+      announce(`Signed in as ${auth.email()}.`, { persist: true });
       location.hash = next.startsWith("#/") ? next : "#/";
     } catch (error) {
       if (!ctx.alive()) return;
@@ -543,7 +547,7 @@ function confirmStep(ctx, email, password, delivery) {
 
 async function finishSignUp(email, password) {
   await auth.signIn(email, password);
-  announce(`Welcome! You are signed in as ${email}.`);
+  announce(`Welcome! You are signed in as ${email}.`, { persist: true });
   location.hash = "#/";
 }
 
@@ -664,7 +668,6 @@ async function viewAdminProduct(ctx, id) {
     try {
       if (isNew) {
         const { body: created } = await api("POST", "/products", { auth: "required", body });
-        announce(`Created ${created.name}.`);
         location.hash = `#/admin/product/${encodeURIComponent(created.id)}?created=1`;
       } else {
         const headers = etag ? { "If-Match": etag } : {};
@@ -685,7 +688,7 @@ async function viewAdminProduct(ctx, id) {
   if (!isNew) sections.push(stockSection(ctx, product), deleteSection(product));
   const params = new URLSearchParams((location.hash.split("?")[1]) || "");
   page(isNew ? "New product" : `Edit: ${product.name}`,
-    params.get("created") ? h("p", { class: "notice" }, "Product created.") : null,
+    params.get("created") ? h("p", { class: "notice", role: "status" }, "Product created.") : null,
     product ? h("p", {}, h("a", { href: `#/product/${encodeURIComponent(product.id)}` }, "View in the store"), " · ",
       h("a", { href: `/p/${encodeURIComponent(product.id)}` }, "Shareable product page"), " · ",
       h("a", { href: "#/admin" }, "All products")) : h("p", {}, h("a", { href: "#/admin" }, "All products")),
@@ -740,7 +743,7 @@ function deleteSection(product) {
     if (!window.confirm(`Delete ${product.name}? This cannot be undone.`)) return;
     try {
       await api("DELETE", `/products/${encodeURIComponent(product.id)}`, { auth: "required" });
-      announce(`Deleted ${product.name}.`);
+      announce(`Deleted ${product.name}.`, { persist: true });
       location.hash = "#/admin";
     } catch (error) {
       showError(error);
@@ -760,7 +763,10 @@ function route() {
   const ctx = { alive: () => token === renderToken };
   clearError();
   // Keep a message that led here ("Signed in as ..."); drop older ones.
-  if (Date.now() - lastAnnounced > 1500) statusRegion.textContent = "";
+  if (Date.now() > keepStatusUntil) {
+    clearTimeout(statusTimer);
+    statusRegion.textContent = "";
+  }
   let view;
   if (parts.length === 0) view = () => viewHome(ctx, params);
   else if (parts[0] === "product" && parts.length === 2) view = () => viewProduct(ctx, parts[1]);
@@ -791,8 +797,10 @@ function route() {
       main.dataset.view = parts[0] || "home";
       main.dataset.ready = "1";
       const heading = main.querySelector("h1");
-      // Move focus to the new page's heading, so keyboard and screen-reader users start there.
-      if (heading && !main.contains(document.activeElement)) heading.focus({ preventScroll: true });
+      // After a navigation, move focus to the new page's heading, so keyboard and
+      // screen-reader users start there; on the first load the skip link comes first.
+      if (routed && heading && !main.contains(document.activeElement)) heading.focus({ preventScroll: true });
+      routed = true;
     });
   delete main.dataset.ready;
 }
@@ -801,7 +809,7 @@ function start() {
   document.getElementById("sign-out").addEventListener("click", () => {
     auth.signOut();
     cart.clear();
-    announce("You are signed out.");
+    announce("You are signed out.", { persist: true });
     location.hash = "#/";
   });
   auth.onChange((_session, message) => {

@@ -25,6 +25,7 @@ const FRIENDLY = {
   UserNotConfirmedException: "This account is not confirmed yet: enter the code we sent you.",
   UsernameExistsException: "An account with this email already exists. Sign in instead.",
   CodeMismatchException: "That confirmation code is not right. Check it and try again.",
+  InvalidPasswordException: "That password is too weak: use at least 8 characters, with upper- and lower-case letters and a number.",
   ExpiredCodeException: "That confirmation code has expired. Ask for a new one.",
   TooManyRequestsException: "Too many attempts. Please wait a moment and try again.",
   LimitExceededException: "Too many attempts. Please wait a moment and try again.",
