@@ -3,7 +3,7 @@
 Steps, each printed:
 
 1. find the stage's target (account, region, endpoint) and the Cognito user pool ARN,
-   read from the auth stack's export ``store-<stage>-user-pool-arn``: it reaches
+   read from the auth stack's output ``UserPoolArn`` (``store-<stage>-auth``): it reaches
    ``API_COGNITO_POOL_ARNS`` and so the routes' authorizer, never a hand-edited file;
 2. lay out the lean staged project (``infra.package.stage_project``) in
    ``build/chalice-<stage>`` and restore ``.chalice/deployed/<stage>.json`` from the
@@ -31,7 +31,7 @@ from botocore.exceptions import ClientError
 from infra import package as packaging
 from infra.config import API_STAGE_NAME
 from infra.delivery import names
-from infra.delivery.aws import Target, exports, required_export, resolve_target
+from infra.delivery.aws import Target, read_outputs, resolve_target
 from infra.delivery.errors import DeliveryError
 from infra.delivery.gateway import GATEWAY_RESPONSES, apply_gateway_responses
 from infra.delivery.state import (
@@ -76,8 +76,8 @@ class AppDeployReport:
 
 
 def user_pool_arn(target: Target) -> str:
-    """The stage's Cognito user pool ARN, from the auth stack's export."""
-    return required_export(exports(target.client("cloudformation")), names.export(target.stage, names.USER_POOL_ARN))
+    """The stage's Cognito user pool ARN: the auth stack's output."""
+    return read_outputs(target, names.USER_POOL_ARN)[names.USER_POOL_ARN]
 
 
 def code_shas(lambda_client: Any, arns: Sequence[str]) -> dict[str, str]:
@@ -107,7 +107,8 @@ def deploy(stage: str, *, region: str | None = None, chalice_command: Sequence[s
     target = resolve_target(stage, region)
     out(f"deploy app: {target.describe()}")
     pool_arn = user_pool_arn(target)
-    out(f"authorizer: Cognito user pool {pool_arn} (export {names.export(stage, names.USER_POOL_ARN)})")
+    source = f"output {names.USER_POOL_ARN.key} of stack {names.USER_POOL_ARN.stack_name(stage)}"
+    out(f"authorizer: Cognito user pool {pool_arn} ({source})")
 
     store = DeploymentStateStore(target.client("s3"),
                                  StateLocation.for_stage(stage, target.account_id, target.region))

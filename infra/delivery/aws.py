@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from infra.config import stage_config
 from infra.delivery.errors import MissingInfrastructureError
+from infra.delivery.names import StackOutput
 
 ENV_ENDPOINT_URL = "AWS_ENDPOINT_URL"
 ENV_REGION = "AWS_REGION"
@@ -55,7 +56,7 @@ def resolve_target(stage: str, region: str | None = None) -> Target:
 
 
 def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
-    """A stack's outputs by key (read only: DescribeStacks)."""
+    """A stack's outputs by key (DescribeStacks: read only)."""
     try:
         stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
     except ClientError as error:
@@ -74,18 +75,15 @@ def required_output(outputs: dict[str, str], key: str, stack_name: str) -> str:
     return value
 
 
-def exports(cloudformation: Any) -> dict[str, str]:
-    """Every CloudFormation export of the account and region, by name (read only: ListExports)."""
-    values: dict[str, str] = {}
-    for page in cloudformation.get_paginator("list_exports").paginate():
-        values.update({e["Name"]: e["Value"] for e in page.get("Exports", [])})
+
+def read_outputs(target: Target, *wanted: StackOutput) -> dict[StackOutput, str]:
+    """The values of ``wanted``, each stack described once; a missing one is an error that says what to do."""
+    cloudformation = target.client("cloudformation")
+    by_stack: dict[str, dict[str, str]] = {}
+    values: dict[StackOutput, str] = {}
+    for item in wanted:
+        name = item.stack_name(target.stage)
+        if name not in by_stack:
+            by_stack[name] = stack_outputs(cloudformation, name)
+        values[item] = required_output(by_stack[name], item.key, name)
     return values
-
-
-def required_export(values: dict[str, str], name: str) -> str:
-    value = values.get(name)
-    if not value:
-        raise MissingInfrastructureError(
-            f"no CloudFormation export {name}: deploy the infrastructure first (make deploy-infra)"
-        )
-    return value

@@ -1,22 +1,34 @@
-"""The CloudFormation exports the delivery reads, each ``store-<stage>-<name>`` (``infra.config.export_name``).
+"""The stack outputs the delivery reads: which stack (``store-<stage>-<stack>``) and which output key.
 
-The infrastructure's stacks (``infra/stacks``) export these; delivery code never asks
-for a stack by its outputs' logical ids, only by these deterministic export names.
+The infrastructure's stacks (``infra/stacks``) declare these outputs; a test checks that
+every one exists in the templates the builders produce, so a rename there fails here
+at once. Reading them takes DescribeStacks only: nothing is created or updated.
 """
 
 from __future__ import annotations
 
-from infra.config import export_name
+from dataclasses import dataclass
 
-USER_POOL_ARN = "user-pool-arn"
-USER_POOL_ID = "user-pool-id"
-USER_POOL_CLIENT_ID = "user-pool-client-id"
-SITE_BUCKET = "site-bucket"
-DISTRIBUTION_ID = "distribution-id"
-CLUSTER_NAME = "cluster-name"
-SERVICE_NAME = "service-name"
-REPOSITORY_URI = "repository-uri"
+from infra.config import stack_name
 
 
-def export(stage: str, name: str) -> str:
-    return export_name(stage, name)
+@dataclass(frozen=True)
+class StackOutput:
+    stack: str  # the stack's short name, as in infra.stacks.STACKS
+    key: str  # the output's logical id
+
+    def stack_name(self, stage: str) -> str:
+        return stack_name(stage, self.stack)
+
+
+USER_POOL_ARN = StackOutput("auth", "UserPoolArn")
+USER_POOL_ID = StackOutput("auth", "UserPoolId")
+USER_POOL_CLIENT_ID = StackOutput("auth", "UserPoolClientId")
+SITE_BUCKET = StackOutput("edge", "SiteBucketName")
+DISTRIBUTION_ID = StackOutput("edge", "DistributionId")
+CLUSTER_NAME = StackOutput("container", "ClusterName")
+SERVICE_NAME = StackOutput("container", "ServiceName")
+REPOSITORY_URI = StackOutput("container", "RepositoryUri")
+
+ALL: tuple[StackOutput, ...] = (USER_POOL_ARN, USER_POOL_ID, USER_POOL_CLIENT_ID, SITE_BUCKET, DISTRIBUTION_ID,
+                                CLUSTER_NAME, SERVICE_NAME, REPOSITORY_URI)

@@ -24,7 +24,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from infra.delivery import names
-from infra.delivery.aws import Target, exports, required_export, resolve_target
+from infra.delivery.aws import Target, read_outputs, resolve_target
 from infra.delivery.errors import DeliveryError, MissingInfrastructureError
 
 Printer = Callable[[str], None]
@@ -103,10 +103,9 @@ def deploy(stage: str, *, region: str | None = None, image: str | None = None, t
            wait: bool = False, out: Printer = print) -> ServerDeployReport:
     target: Target = resolve_target(stage, region)
     out(f"deploy server: {target.describe()}")
-    values = exports(target.client("cloudformation"))
-    cluster = required_export(values, names.export(stage, names.CLUSTER_NAME))
-    service = required_export(values, names.export(stage, names.SERVICE_NAME))
-    repository_uri = required_export(values, names.export(stage, names.REPOSITORY_URI))
+    values = read_outputs(target, names.CLUSTER_NAME, names.SERVICE_NAME, names.REPOSITORY_URI)
+    cluster, service = values[names.CLUSTER_NAME], values[names.SERVICE_NAME]
+    repository_uri = values[names.REPOSITORY_URI]
     repository_name = repository_uri.split("/", 1)[1]
     ecr = target.client("ecr")
 

@@ -1,9 +1,9 @@
 """``make deploy-site STAGE=...``: the storefront's files to its bucket, then a CloudFront invalidation.
 
-The bucket (``store-<stage>-site-<account>-<region>``) and the distribution come from
-the infrastructure's exports. ``site/static`` is mirrored: new and changed files are
+The bucket (``store-<stage>-site-<account>-<region>``) and the distribution are the
+edge stack's outputs. ``site/static`` is mirrored: new and changed files are
 uploaded (compared by MD5 with the objects' ETags), files gone from the tree are
-deleted, and ``config.json`` is written from the auth stack's exports (it never lives in
+deleted, and ``config.json`` is written from the auth stack's outputs (it never lives in
 the tree, as locally, where the storefront port generates it). Then the changed paths
 are invalidated in CloudFront; nothing changed means no invalidation.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.delivery import names
-from infra.delivery.aws import Target, exports, required_export, resolve_target
+from infra.delivery.aws import Target, read_outputs, resolve_target
 
 Printer = Callable[[str], None]
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -111,11 +111,10 @@ def deploy(stage: str, *, region: str | None = None, static_dir: Path = STATIC_D
            out: Printer = print) -> SiteDeployReport:
     target: Target = resolve_target(stage, region)
     out(f"deploy site: {target.describe()}")
-    values = exports(target.client("cloudformation"))
-    bucket = required_export(values, names.export(stage, names.SITE_BUCKET))
-    distribution_id = required_export(values, names.export(stage, names.DISTRIBUTION_ID))
-    config = storefront_config(target.region, required_export(values, names.export(stage, names.USER_POOL_ID)),
-                               required_export(values, names.export(stage, names.USER_POOL_CLIENT_ID)))
+    values = read_outputs(target, names.SITE_BUCKET, names.DISTRIBUTION_ID, names.USER_POOL_ID,
+                          names.USER_POOL_CLIENT_ID)
+    bucket, distribution_id = values[names.SITE_BUCKET], values[names.DISTRIBUTION_ID]
+    config = storefront_config(target.region, values[names.USER_POOL_ID], values[names.USER_POOL_CLIENT_ID])
 
     s3 = target.client("s3")
     wanted = [*local_objects(static_dir), config_object(config)]

@@ -8,8 +8,9 @@ code honours.
 
 The infrastructure the delivery reads is stood in for, not deployed: moto's
 CloudFormation cannot create a Cognito user pool (``AWS::Cognito::UserPool`` has no
-moto model), so the pool is made through Cognito's API and small stacks export the
-same ``store-<stage>-...`` names the real stacks export (:mod:`infra.delivery.names`).
+moto model), so the pool is made through Cognito's API and small
+stacks named as the real ones (``store-<stage>-auth`` ...) carry the outputs the delivery
+reads (:mod:`infra.delivery.names`; ``test_names.py`` checks the real templates have them).
 The state bucket is created with the settings of the data stack's (private, versioned).
 """
 
@@ -31,8 +32,9 @@ import boto3
 import pytest
 
 from infra import package as packaging
-from infra.config import state_bucket_name
+from infra.config import stack_name, state_bucket_name
 from infra.delivery import names
+from infra.delivery.names import StackOutput
 from tests.conftest import free_port
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -98,20 +100,17 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
             proc.wait()
 
 
-def export_stack(emulator: Emulator, stack: str, values: dict[str, str]) -> None:
-    """A stand-in stack that exports ``store-<stage>-<name>`` values, as the real stacks do."""
+def outputs_stack(emulator: Emulator, stack: str, values: dict[StackOutput, str]) -> None:
+    """A stand-in for stack ``store-<stage>-<stack>`` with the outputs the delivery reads from it."""
+    assert all(item.stack == stack for item in values)
     template = {
-        "Description": f"stand-in for {stack} in the deploy tests (moto cannot create the real one)",
+        "Description": f"stand-in for the {stack} stack in the deploy tests (moto cannot create the real one)",
         "Resources": {"Marker": {"Type": "AWS::SSM::Parameter",
                                  "Properties": {"Name": f"/tests/{stack}", "Type": "String", "Value": "stand-in"}}},
-        "Outputs": {
-            "".join(part.capitalize() for part in name.split("-")): {
-                "Value": value, "Export": {"Name": names.export(STAGE, name)},
-            }
-            for name, value in values.items()
-        },
+        "Outputs": {item.key: {"Value": value} for item, value in values.items()},
     }
-    emulator.client("cloudformation").create_stack(StackName=stack, TemplateBody=json.dumps(template))
+    emulator.client("cloudformation").create_stack(StackName=stack_name(STAGE, stack),
+                                                   TemplateBody=json.dumps(template))
 
 
 @dataclass(frozen=True)
@@ -129,8 +128,8 @@ def infrastructure(emulator: Emulator) -> Infrastructure:
     pool = cognito.create_user_pool(PoolName=f"store-{STAGE}-users")["UserPool"]
     client = cognito.create_user_pool_client(UserPoolId=pool["Id"], ClientName=f"store-{STAGE}-storefront")
     client_id = client["UserPoolClient"]["ClientId"]
-    export_stack(emulator, f"store-{STAGE}-auth", {names.USER_POOL_ARN: pool["Arn"], names.USER_POOL_ID: pool["Id"],
-                                                   names.USER_POOL_CLIENT_ID: client_id})
+    outputs_stack(emulator, "auth", {names.USER_POOL_ARN: pool["Arn"], names.USER_POOL_ID: pool["Id"],
+                                     names.USER_POOL_CLIENT_ID: client_id})
     bucket = state_bucket_name(STAGE, ACCOUNT, REGION)
     s3 = emulator.client("s3")
     s3.create_bucket(Bucket=bucket)

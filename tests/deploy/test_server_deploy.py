@@ -8,10 +8,10 @@ import pytest
 
 from infra.delivery import names, server
 from infra.delivery.errors import DeliveryError
-from tests.deploy.conftest import STAGE, Emulator, Infrastructure, export_stack
+from tests.deploy.conftest import STAGE, Emulator, Infrastructure, outputs_stack
 
-CLUSTER = f"store-{STAGE}"
-SERVICE = f"store-{STAGE}-server"
+CLUSTER = f"store-{STAGE}-cluster"
+SERVICE = f"store-{STAGE}-site-server"
 MANIFEST = ('{"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json", '
             '"config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1, '
             '"digest": "sha256:%s"}, "layers": []}')
@@ -33,7 +33,7 @@ def service(emulator: Emulator, infrastructure: Infrastructure) -> dict[str, Any
         family=SERVICE, networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
         executionRoleArn="arn:aws:iam::123456789012:role/store-dev-server-execution",
         taskRoleArn="arn:aws:iam::123456789012:role/store-dev-server-task",
-        containerDefinitions=[{"name": "server", "image": f"{uri}:first", "essential": True,
+        containerDefinitions=[{"name": "site-server", "image": f"{uri}:first", "essential": True,
                                "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
                                "environment": [{"name": "STAGE", "value": STAGE}]}],
         tags=[{"key": "app", "value": "store"}],
@@ -41,8 +41,8 @@ def service(emulator: Emulator, infrastructure: Infrastructure) -> dict[str, Any
     ecs.create_service(cluster=CLUSTER, serviceName=SERVICE, taskDefinition=task["taskDefinitionArn"],
                        desiredCount=1, launchType="FARGATE", networkConfiguration={"awsvpcConfiguration": {
                            "subnets": [subnet], "securityGroups": [group], "assignPublicIp": "DISABLED"}})
-    export_stack(emulator, f"store-{STAGE}-service", {names.CLUSTER_NAME: CLUSTER, names.SERVICE_NAME: SERVICE,
-                                                       names.REPOSITORY_URI: uri})
+    outputs_stack(emulator, "container", {names.CLUSTER_NAME: CLUSTER, names.SERVICE_NAME: SERVICE,
+                                          names.REPOSITORY_URI: uri})
     return {"uri": uri, "task": task}
 
 
@@ -89,7 +89,7 @@ def test_server_deploy_refuses_an_image_that_was_never_pushed(
 
 def test_with_image_replaces_only_the_server_containers_image() -> None:
     definition = {"family": "f", "cpu": "256", "volumes": [], "containerDefinitions": [
-        {"name": "server", "image": "1.dkr.ecr.us-east-1.amazonaws.com/repo:a"},
+        {"name": "site-server", "image": "1.dkr.ecr.us-east-1.amazonaws.com/repo:a"},
         {"name": "sidecar", "image": "public.ecr.aws/aws-observability/aws-otel-collector:v1"}]}
     request = server.with_image(definition, "1.dkr.ecr.us-east-1.amazonaws.com/repo",
                                 "1.dkr.ecr.us-east-1.amazonaws.com/repo:b")

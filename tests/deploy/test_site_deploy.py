@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from infra.delivery import names, site
-from tests.deploy.conftest import ACCOUNT, REGION, STAGE, Emulator, Infrastructure, export_stack
+from tests.deploy.conftest import ACCOUNT, REGION, STAGE, Emulator, Infrastructure, outputs_stack
 
 BUCKET = f"store-{STAGE}-site-{ACCOUNT}-{REGION}"
 
@@ -25,8 +25,7 @@ def distribution_id(emulator: Emulator, infrastructure: Infrastructure) -> str:
         "DefaultCacheBehavior": {"TargetOriginId": "site", "ViewerProtocolPolicy": "redirect-to-https",
                                  "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6"},
     })["Distribution"]
-    export_stack(emulator, f"store-{STAGE}-edge",
-                 {names.SITE_BUCKET: BUCKET, names.DISTRIBUTION_ID: distribution["Id"]})
+    outputs_stack(emulator, "edge", {names.SITE_BUCKET: BUCKET, names.DISTRIBUTION_ID: distribution["Id"]})
     return str(distribution["Id"])
 
 
