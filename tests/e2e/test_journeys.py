@@ -101,7 +101,7 @@ def test_shopper_can_browse_search_order_and_cancel(
     wait_ready(page, "orders")
     mine = page.locator(f'.order-card[data-order-id="{order_id}"]')
     expect(mine).to_contain_text("Status: placed")
-    expect(mine).to_contain_text(f"2 × {first['name']}")
+    expect(mine).to_contain_text(f"2 \u00d7 {first['name']}")
     shot("my-orders")
 
     # Stock is shown lower, in the storefront and on the server-rendered page.
