@@ -8,11 +8,12 @@ STAMP := $(VENV)/.installed
 STAGE ?= dev
 OUT ?= dist
 
-.PHONY: dev test token package lint typecheck unit integration soak bench clean help
+.PHONY: dev test token package lint typecheck unit integration e2e chromium soak bench clean help
 
 help:
 	@echo "make dev                 start the whole local stack (emulator, API, storefront, container)"
 	@echo "make test                run every test (installs what it needs)"
+	@echo "make e2e                 the browser tests only (headless chromium)"
 	@echo "make token USER=admin    print a demo user's ID token (admin|shopper)"
 	@echo "make package STAGE=prod OUT=dist   build the Lambda zip (DIR/deployment.zip)"
 	@echo "make lint                ruff + mypy"
@@ -41,10 +42,22 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 
-test: $(STAMP)
+# The browser tests drive Debian's chromium (Playwright never downloads a browser here).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+chromium:
+	@test -x $(CHROMIUM) || { echo "installing Debian's chromium for the browser tests"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@test -x $(CHROMIUM)
+
+test: $(STAMP) chromium
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(PY) -m pytest
+
+e2e: $(STAMP) chromium
+	$(PY) -m pytest tests/e2e
 
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit
