@@ -187,10 +187,11 @@ class ProductRepository:
         try:
             tx.commit()
         except TransactionFailed as failed:
-            if "sku" in failed.failed:
-                raise _duplicate_sku(product.sku) from None
+            # Validation (400) before state (409), as the contract orders its checks.
             if "category" in failed.failed:
                 raise _unknown_category(product.category) from None
+            if "sku" in failed.failed:
+                raise _duplicate_sku(product.sku) from None
             raise ConflictError("the product could not be created; retry") from None
         self._put_tokens(token_items[in_tx:])
         return product
@@ -245,10 +246,10 @@ class ProductRepository:
         except TransactionFailed as failed:
             if "product" in failed.failed or "old_sku" in failed.failed:
                 raise _VersionMoved() from None
-            if "sku" in failed.failed:
-                raise _duplicate_sku(updated.sku) from None
             if "category" in failed.failed:
                 raise _unknown_category(updated.category) from None
+            if "sku" in failed.failed:
+                raise _duplicate_sku(updated.sku) from None
             raise ConflictError("the product could not be updated; retry") from None
         self._put_tokens([TokenModel(token_pk(w), token_sk(w, pid), product_id=pid) for w in new_tokens[slots:]])
         # Stale tokens are harmless (search re-checks names) but are removed to keep the index small.
