@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 STAGE ?= dev
 OUT ?= dist
 
-.PHONY: dev test token package lint typecheck unit integration e2e chromium soak bench clean help
+.PHONY: dev test token package deploy deploy-infra diff-infra deploy-site deploy-server lint typecheck unit integration e2e chromium soak bench clean help
 
 help:
 	@echo "make dev                 start the whole local stack (emulator, API, storefront, container)"
@@ -16,6 +16,10 @@ help:
 	@echo "make e2e                 the browser tests only (headless chromium)"
 	@echo "make token USER=admin    print a demo user's ID token (admin|shopper)"
 	@echo "make package STAGE=prod OUT=dist   build the Lambda zip (DIR/deployment.zip)"
+	@echo "make deploy STAGE=prod             code-only redeploy of the API (chalice deploy, state in S3)"
+	@echo "make deploy-infra STAGE=prod [STACK=auth]   the CloudFormation stacks (python -m infra deploy)"
+	@echo "make deploy-site STAGE=prod        site/static to its bucket, config.json, CloudFront invalidation"
+	@echo "make deploy-server STAGE=prod [IMAGE=uri:tag]   image build+push (Docker), roll the ECS service"
 	@echo "make lint                ruff + mypy"
 	@echo "make soak                repeat the concurrency tests 20 times"
 	@echo "make bench               benchmarks -> bench/results.md"
@@ -37,6 +41,29 @@ token: $(STAMP)
 
 package: $(STAMP)
 	$(PY) -m infra.package --stage $(STAGE) --out $(OUT)
+
+# --- delivery (README: Deployment). Each honours AWS_ENDPOINT_URL and prints what it changed.
+# STACK: stack names for deploy-infra/diff-infra (default: all); CFN_ROLE_ARN: CloudFormation's
+# service role; IMAGE: deploy-server deploys this image instead of building; WAIT=1: wait for ECS.
+STACK ?=
+CFN_ROLE_ARN ?=
+IMAGE ?=
+WAIT ?=
+
+deploy: $(STAMP)
+	$(PY) -m infra.delivery app --stage $(STAGE)
+
+deploy-infra: $(STAMP)
+	$(PY) -m infra deploy --stage $(STAGE) $(foreach s,$(STACK),--stack $(s)) $(if $(CFN_ROLE_ARN),--role-arn $(CFN_ROLE_ARN))
+
+diff-infra: $(STAMP)
+	$(PY) -m infra diff --stage $(STAGE) $(foreach s,$(STACK),--stack $(s)) $(if $(CFN_ROLE_ARN),--role-arn $(CFN_ROLE_ARN))
+
+deploy-site: $(STAMP)
+	$(PY) -m infra.delivery site --stage $(STAGE)
+
+deploy-server: $(STAMP)
+	$(PY) -m infra.delivery server --stage $(STAGE) $(if $(IMAGE),--image $(IMAGE)) $(if $(WAIT),--wait)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
