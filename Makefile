@@ -44,10 +44,12 @@ package: $(STAMP)
 
 # --- delivery (README: Deployment). Each honours AWS_ENDPOINT_URL and prints what it changed.
 # STACK: stack names for deploy-infra/diff-infra (default: all); CFN_ROLE_ARN: CloudFormation's
-# service role; IMAGE: deploy-server deploys this image instead of building; WAIT=1: wait for ECS.
+# service role; IMAGE: deploy-server deploys this image instead of building; BUILD=0: never build,
+# deploy the image pushed for this commit; WAIT=1: wait until the ECS service is stable.
 STACK ?=
 CFN_ROLE_ARN ?=
 IMAGE ?=
+BUILD ?= 1
 WAIT ?=
 
 deploy: $(STAMP)
@@ -63,7 +65,7 @@ deploy-site: $(STAMP)
 	$(PY) -m infra.delivery site --stage $(STAGE)
 
 deploy-server: $(STAMP)
-	$(PY) -m infra.delivery server --stage $(STAGE) $(if $(IMAGE),--image $(IMAGE)) $(if $(WAIT),--wait)
+	$(PY) -m infra.delivery server --stage $(STAGE) $(if $(IMAGE),--image $(IMAGE)) $(if $(filter 0,$(BUILD)),--no-build) $(if $(WAIT),--wait)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         if name == "server":
             command.add_argument("--image", default=None, help="deploy this image URI instead of building")
             command.add_argument("--tag", default=None, help="image tag to build/deploy (default: git HEAD)")
+            command.add_argument("--no-build", dest="build", action="store_false",
+                                 help="never build: deploy the image already pushed for the tag")
             command.add_argument("--wait", action="store_true", help="wait until the service is stable")
     args = parser.parse_args(argv)
     try:
@@ -46,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
             site.deploy(args.stage, region=args.region)
         elif args.command == "server":
             server.deploy(args.stage, region=args.region, image=args.image or None, tag=args.tag or None,
-                          wait=args.wait)
+                          build=args.build, wait=args.wait)
         else:
             show_state(args.stage, args.region)
     except DeliveryError as error:

@@ -100,7 +100,7 @@ def with_image(task_definition: dict[str, Any], repository_uri: str, image: str)
 
 
 def deploy(stage: str, *, region: str | None = None, image: str | None = None, tag: str | None = None,
-           wait: bool = False, out: Printer = print) -> ServerDeployReport:
+           build: bool = True, wait: bool = False, out: Printer = print) -> ServerDeployReport:
     target: Target = resolve_target(stage, region)
     out(f"deploy server: {target.describe()}")
     values = read_outputs(target, names.CLUSTER_NAME, names.SERVICE_NAME, names.REPOSITORY_URI)
@@ -113,11 +113,12 @@ def deploy(stage: str, *, region: str | None = None, image: str | None = None, t
     if image is None:
         tag = tag or git_commit()
         image = f"{repository_uri}:{tag}"
-        if docker_available():
+        if build and docker_available():
             build_and_push(ecr, image, out)
             built = True
         else:
-            out("image: no Docker engine here, build and push skipped "
+            reason = "build not wanted (--no-build)" if not build else "no Docker engine here"
+            out(f"image: {reason}, build and push skipped "
                 "(the deploy-server workflow builds it; or pass --image to deploy an existing one)")
             if not image_exists(ecr, repository_name, tag):
                 raise DeliveryError(f"image {image} is not in ECR: build and push it where Docker runs first")

@@ -170,3 +170,11 @@ def deliver_app(emulator: Emulator, checkout: Path) -> subprocess.CompletedProce
     assert result.returncode == 0, (result.stdout[-3000:], result.stderr[-3000:])
     return result
 
+
+
+def run_make(emulator: Emulator, *args: str) -> subprocess.CompletedProcess[str]:
+    """``make <args>`` aimed at the emulator, with this interpreter (STAMP= skips the venv install step)."""
+    result = subprocess.run(["make", "--no-print-directory", *args, f"PY={sys.executable}", "STAMP="],
+                            cwd=PROJECT_DIR, env=emulator.env(), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, (result.stdout[-3000:], result.stderr[-3000:])
+    return result

@@ -8,7 +8,7 @@ import pytest
 
 from infra.delivery import names, server
 from infra.delivery.errors import DeliveryError
-from tests.deploy.conftest import STAGE, Emulator, Infrastructure, outputs_stack
+from tests.deploy.conftest import STAGE, Emulator, Infrastructure, outputs_stack, run_make
 
 CLUSTER = f"store-{STAGE}-cluster"
 SERVICE = f"store-{STAGE}-site-server"
@@ -97,3 +97,20 @@ def test_with_image_replaces_only_the_server_containers_image() -> None:
         "1.dkr.ecr.us-east-1.amazonaws.com/repo:b", "public.ecr.aws/aws-observability/aws-otel-collector:v1"]
     assert "volumes" not in request and request["cpu"] == "256"
     assert definition["containerDefinitions"][0]["image"].endswith(":a")  # input untouched
+
+
+def test_make_deploy_server_skips_the_build_without_docker_and_rolls_the_commits_image(
+        emulator: Emulator, service: dict[str, Any]) -> None:
+    commit = server.git_commit()
+    emulator.client("ecr").put_image(repositoryName=SERVICE, imageTag=commit, imageManifest=MANIFEST % ("7" * 64))
+    if server.docker_available():  # a CI runner: never build and push to the emulator
+        out = run_make(emulator, "deploy-server", f"STAGE={STAGE}", "BUILD=0").stdout
+        assert "build not wanted (--no-build), build and push skipped" in out
+    else:
+        out = run_make(emulator, "deploy-server", f"STAGE={STAGE}").stdout
+        assert "no Docker engine here, build and push skipped" in out
+    assert f"endpoint {emulator.url}" in out
+    (live,) = emulator.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])["services"]
+    definition = emulator.client("ecs").describe_task_definition(taskDefinition=live["taskDefinition"])
+    assert definition["taskDefinition"]["containerDefinitions"][0]["image"] == f"{service['uri']}:{commit}"
+    assert f"task definition: registered {live['taskDefinition']}" in out

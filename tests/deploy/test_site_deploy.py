@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from infra.delivery import names, site
-from tests.deploy.conftest import ACCOUNT, REGION, STAGE, Emulator, Infrastructure, outputs_stack
+from tests.deploy.conftest import ACCOUNT, REGION, STAGE, Emulator, Infrastructure, outputs_stack, run_make
 
 BUCKET = f"store-{STAGE}-site-{ACCOUNT}-{REGION}"
 
@@ -75,3 +75,14 @@ def test_site_deploy_uploads_changes_deletes_leftovers_and_invalidates(
 def test_invalidation_paths_collapse_to_a_wildcard_when_many_changed() -> None:
     assert site.invalidation_paths([f"f{i}.js" for i in range(site.MAX_INVALIDATION_PATHS + 1)]) == ["/*"]
     assert site.invalidation_paths(["app.js"]) == ["/app.js"]
+
+
+def test_make_deploy_site_aims_at_aws_endpoint_url_and_says_what_changed(
+        emulator: Emulator, infrastructure: Infrastructure, distribution_id: str) -> None:
+    first = run_make(emulator, "deploy-site", f"STAGE={STAGE}").stdout
+    assert f"endpoint {emulator.url}" in first
+    second = run_make(emulator, "deploy-site", f"STAGE={STAGE}").stdout
+    assert "site unchanged: nothing uploaded or deleted, no invalidation" in second
+    keys = {o["Key"] for o in emulator.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]}
+    assert keys == {p.relative_to(site.STATIC_DIR).as_posix() for p in site.STATIC_DIR.rglob("*")
+                    if p.is_file() and not p.name.startswith(".")} | {"config.json"}
