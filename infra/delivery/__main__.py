@@ -8,20 +8,29 @@ import sys
 from infra.delivery import app, server, site
 from infra.delivery.aws import resolve_target
 from infra.delivery.errors import DeliveryError
-from infra.delivery.state import DeploymentStateStore, StateLocation
+from infra.delivery.state import DeploymentStateStore, StateLocation, saved_rest_api_id
 
 
-def show_state(stage: str, region: str | None) -> None:
+def show_state(stage: str, region: str | None, rest_api_id_only: bool = False) -> int:
     target = resolve_target(stage, region)
+    if rest_api_id_only:
+        api_id = saved_rest_api_id(target.client("s3"), stage, target.account_id, target.region)
+        if api_id is None:
+            print(f"no REST API in the saved state of stage {stage}: run make deploy STAGE={stage} first",
+                  file=sys.stderr)
+            return 1
+        print(api_id)
+        return 0
     store = DeploymentStateStore(target.client("s3"), StateLocation.for_stage(stage, target.account_id,
                                                                               target.region))
     saved = store.load()
     if saved is None:
         print(f"no state saved at {store.location}")
-        return
+        return 0
     body, version = saved
     print(f"{store.location} (version {version}):")
     print(body.decode())
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
             command.add_argument("--no-build", dest="build", action="store_false",
                                  help="never build: deploy the image already pushed for the tag")
             command.add_argument("--wait", action="store_true", help="wait until the service is stable")
+        if name == "state":
+            command.add_argument("--rest-api-id", action="store_true", help="print only the REST API id")
     args = parser.parse_args(argv)
     try:
         if args.command == "app":
@@ -50,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             server.deploy(args.stage, region=args.region, image=args.image or None, tag=args.tag or None,
                           build=args.build, wait=args.wait)
         else:
-            show_state(args.stage, args.region)
+            return show_state(args.stage, args.region, args.rest_api_id)
     except DeliveryError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -104,3 +104,13 @@ def function_arns(resources: list[dict[str, Any]]) -> list[str]:
 
 def rest_api_ids(resources: list[dict[str, Any]]) -> list[str]:
     return [str(r["rest_api_id"]) for r in resources if r.get("resource_type") == "rest_api"]
+
+
+def saved_rest_api_id(s3: Any, stage: str, account_id: str, region: str) -> str | None:
+    """The REST API id in the stage's saved Chalice state (the edge stack's RestApiId), or None."""
+    saved = DeploymentStateStore(s3, StateLocation.for_stage(stage, account_id, region)).load()
+    if saved is None:
+        return None
+    ids = [str(r["rest_api_id"]) for r in json.loads(saved[0]).get("resources", [])
+           if isinstance(r, dict) and r.get("resource_type") == "rest_api" and r.get("rest_api_id")]
+    return ids[0] if ids else None

@@ -12,6 +12,8 @@ description differ from what users send).
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ from typing import Any
 import pytest
 
 from infra.delivery.gateway import GATEWAY_RESPONSES
-from tests.deploy.conftest import STAGE, Emulator, Infrastructure, deliver_app, fresh_clone
+from tests.deploy.conftest import PROJECT_DIR, STAGE, Emulator, Infrastructure, deliver_app, fresh_clone
 
 FUNCTION_PREFIX = f"store-{STAGE}"
 STATE_KEY = f"chalice/deployed/{STAGE}.json"
@@ -118,6 +120,14 @@ def test_gateway_responses_use_the_contract_error_shape(first_deploy: dict[str, 
     puts = [i for i, c in enumerate(first_deploy["calls"]) if "/gatewayresponses/" in c["path"]]
     last_deploy = max(i for i, c in enumerate(first_deploy["calls"]) if c["path"].endswith("/deployments"))
     assert deploys and puts and last_deploy > max(puts)
+
+
+def test_the_saved_state_names_the_rest_api_for_the_edge_stack(first_deploy: dict[str, Any],
+                                                              emulator: Emulator) -> None:
+    result = subprocess.run([sys.executable, "-m", "infra.delivery", "state", "--stage", STAGE, "--rest-api-id"],
+                            cwd=PROJECT_DIR, env=emulator.env(), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() in first_deploy["apis"]
 
 
 @pytest.fixture(scope="module")
