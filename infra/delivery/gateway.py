@@ -24,6 +24,7 @@ class GatewayResponse:
     status: str | None  # None keeps API Gateway's own status (the DEFAULT_* families)
     code: str
     message: str
+    headers: tuple[tuple[str, str], ...] = ()  # extra headers, as the app sends them for the same status
 
     def body(self) -> str:
         return json.dumps({"error": {"code": self.code, "message": self.message, "details": []}})
@@ -36,6 +37,7 @@ class GatewayResponse:
             "responseParameters": {
                 "gatewayresponse.header.Content-Type": "'application/json'",
                 "gatewayresponse.header.Cache-Control": "'no-store'",
+                **{f"gatewayresponse.header.{name}": f"'{value}'" for name, value in self.headers},
             },
         }
         if self.status is not None:
@@ -44,12 +46,14 @@ class GatewayResponse:
 
 
 _SIGN_IN = "sign in: a valid Authorization: Bearer token is required"
+_BEARER = (("WWW-Authenticate", 'Bearer realm="store"'),)  # as api.auth.unauthorized() answers
+_RETRY = (("Retry-After", "1"),)
 
 GATEWAY_RESPONSES: tuple[GatewayResponse, ...] = (
     GatewayResponse("DEFAULT_4XX", None, "bad_request", "the request was refused"),
     GatewayResponse("DEFAULT_5XX", None, "internal_error", "an unexpected error occurred; it has been logged"),
-    GatewayResponse("UNAUTHORIZED", "401", "unauthorized", _SIGN_IN),
-    GatewayResponse("EXPIRED_TOKEN", "401", "unauthorized", "the token has expired"),
+    GatewayResponse("UNAUTHORIZED", "401", "unauthorized", _SIGN_IN, _BEARER),
+    GatewayResponse("EXPIRED_TOKEN", "401", "unauthorized", "the token has expired", _BEARER),
     GatewayResponse("ACCESS_DENIED", "403", "forbidden", "you may not do this"),
     GatewayResponse("INVALID_SIGNATURE", "403", "forbidden", "the request signature is not valid"),
     GatewayResponse("INVALID_API_KEY", "403", "forbidden", "the API key is not valid"),
@@ -61,11 +65,11 @@ GATEWAY_RESPONSES: tuple[GatewayResponse, ...] = (
     GatewayResponse("BAD_REQUEST_PARAMETERS", "400", "validation_error", "the request parameters are not valid"),
     GatewayResponse("REQUEST_TOO_LARGE", "413", "payload_too_large", "the request body is too large"),
     GatewayResponse("UNSUPPORTED_MEDIA_TYPE", "415", "unsupported_media_type", "send application/json"),
-    GatewayResponse("THROTTLED", "429", "throttled", "too many requests; retry later"),
-    GatewayResponse("QUOTA_EXCEEDED", "429", "throttled", "request quota exceeded; retry later"),
-    GatewayResponse("INTEGRATION_TIMEOUT", "503", "unavailable", "the service did not answer in time; retry"),
-    GatewayResponse("INTEGRATION_FAILURE", "503", "unavailable", "the service is unavailable; retry"),
-    GatewayResponse("AUTHORIZER_FAILURE", "503", "unavailable", "sign-in checks are unavailable; retry"),
+    GatewayResponse("THROTTLED", "429", "throttled", "too many requests; retry later", _RETRY),
+    GatewayResponse("QUOTA_EXCEEDED", "429", "throttled", "request quota exceeded; retry later", _RETRY),
+    GatewayResponse("INTEGRATION_TIMEOUT", "503", "unavailable", "the service did not answer in time; retry", _RETRY),
+    GatewayResponse("INTEGRATION_FAILURE", "503", "unavailable", "the service is unavailable; retry", _RETRY),
+    GatewayResponse("AUTHORIZER_FAILURE", "503", "unavailable", "sign-in checks are unavailable; retry", _RETRY),
     GatewayResponse("AUTHORIZER_CONFIGURATION_ERROR", "500", "internal_error",
                     "an unexpected error occurred; it has been logged"),
     GatewayResponse("API_CONFIGURATION_ERROR", "500", "internal_error",

@@ -18,7 +18,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from infra.config import state_bucket_name
-from infra.delivery.errors import MissingInfrastructureError
+from infra.delivery.errors import DeliveryError, MissingInfrastructureError
 
 STATE_PREFIX = "chalice/deployed"
 
@@ -74,7 +74,11 @@ class DeploymentStateStore:
         if saved is None:
             return None
         body, version = saved
-        json.loads(body)  # refuse to hand Chalice a corrupt file
+        try:
+            json.loads(body)
+        except ValueError:
+            raise DeliveryError(f"{self.location} is not JSON: restore a good version of it (the bucket is "
+                                f"versioned) before deploying") from None
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(body)
         return version or "null"

@@ -113,6 +113,8 @@ def test_gateway_responses_use_the_contract_error_shape(first_deploy: dict[str, 
         assert item["statusCode"] == status
         body = json.loads(item["responseTemplates"]["application/json"])
         assert body == {"error": {"code": code, "message": body["error"]["message"], "details": []}}
+    assert by_type["UNAUTHORIZED"]["responseParameters"]["gatewayresponse.header.WWW-Authenticate"] == \
+        "'Bearer realm=\"store\"'"
     for response_type in ("DEFAULT_4XX", "DEFAULT_5XX"):
         assert "statusCode" not in by_type[response_type]  # keeps API Gateway's own status
     # They take effect through a deployment of the stage made after they were put.
