@@ -28,6 +28,9 @@ from typing import Any
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DEFAULT_STATE_FILE = PROJECT_DIR / ".local" / "stack.json"
+# Where `up` writes and `token` reads the stack's URLs and ids (so `make token` finds a
+# stack started elsewhere, e.g. by a test on ports of its own); --state-file wins.
+ENV_STATE_FILE = "STACK_STATE_FILE"
 STAGE = "dev"
 PORT_ENV = {"emulator": ("LOCAL_AWS_PORT", 5000), "api": ("API_PORT", 8000),
             "site": ("SITE_PORT", 8080), "server": ("SERVER_PORT", 8081)}
@@ -273,10 +276,11 @@ def main(argv: list[str] | None = None) -> int:
     for name in PORT_ENV:
         p_up.add_argument(f"--{name}-port", type=int, default=None)
     p_up.add_argument("--no-seed", action="store_true", help="skip the demo catalog")
-    p_up.add_argument("--state-file", default=str(DEFAULT_STATE_FILE))
+    state_file = os.environ.get(ENV_STATE_FILE) or str(DEFAULT_STATE_FILE)
+    p_up.add_argument("--state-file", default=state_file)
     p_token = sub.add_parser("token", help="print a demo user's ID token")
     p_token.add_argument("user", choices=["admin", "shopper"])
-    p_token.add_argument("--state-file", default=str(DEFAULT_STATE_FILE))
+    p_token.add_argument("--state-file", default=state_file)
     args = parser.parse_args(argv)
     return up(args) if args.command == "up" else token(args)
 
