@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,6 @@ class AppDeployReport:
     saved_state_version: str | None
     gateway_deployment_id: str
     pool_arn: str
-    chalice_output: list[str] = field(default_factory=list)
 
     @property
     def created_functions(self) -> list[str]:
