@@ -45,7 +45,7 @@ from catalog_lambda.models import (
     token_sk,
 )
 from catalog_lambda.settings import Settings
-from catalog_lambda.text import name_key, words
+from catalog_lambda.text import MAX_INDEXED_CHARS, index_words, name_key, words
 
 # Search reads at most this many index entries per request: a BatchGetItem takes 100 keys.
 SEARCH_WINDOW = 100
@@ -63,7 +63,7 @@ def _key(**attrs: str) -> dict[str, Any]:
 
 
 def _fill_derived(product: ProductModel) -> None:
-    product.words = words(product.name)
+    product.words = index_words(product.name)
     product.gsi1pk = category_pk(product.category)
     product.gsi1sk = name_key(product.name, product.id)
     product.gsi2pk = ALL_PRODUCTS_PK
@@ -115,7 +115,7 @@ class ProductRepository:
         first matching token, so a product whose name has several words with the
         driving prefix still appears once across all pages.
         """
-        driver = max(query_words, key=len)
+        driver = max(query_words, key=len)[:MAX_INDEXED_CHARS]
         with unavailable_on_throttle():
             result = TokenModel.query(
                 token_pk(driver),
@@ -140,7 +140,7 @@ class ProductRepository:
             if not all(any(w.startswith(q) for w in name_words) for q in query_words):
                 continue
             token_word = token.sk.rsplit("#", 1)[0]
-            if token_word != next(w for w in name_words if w.startswith(driver)):
+            if token_word != next(w for w in sorted(index_words(product.name)) if w.startswith(driver)):
                 continue
             matched.append(product)
         if consumed < len(tokens) or more_in_index:

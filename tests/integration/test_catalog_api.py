@@ -717,3 +717,16 @@ def test_searching_the_seeded_catalog_matches_the_contract(anon: ApiClient, q: s
     assert len(ids) == len(set(ids))
     assert set(ids) == expected
     assert expected, "the query should find something in the seeded catalog"
+
+
+@pytest.mark.parametrize("char", ["\u1f80", "\U0001d400"])
+def test_long_unicode_names_are_created_found_and_paged(anon: ApiClient, make_product: MakeProduct,
+                                                        char: str) -> None:
+    # U+1F80 casefolds to 5 bytes, U+1D400 is 4 bytes: near DynamoDB's 1,024-byte key limit and
+    # the API's own cursor length limit. Valid names must never be a 500, and every
+    # cursor the API issues must be accepted back.
+    products = [make_product(name=char * 198 + f" {i}", category="apparel") for i in range(3)]
+    ids = {p["id"] for p in products}
+    assert {p["id"] for p in walk(anon, q=char * 100, limit=1)} == ids
+    assert {p["id"] for p in walk(anon, q=char * 198 + " 1", limit=1)} == {products[1]["id"]}
+    assert ids <= {p["id"] for p in walk(anon, category="apparel", limit=1)}

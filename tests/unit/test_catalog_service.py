@@ -498,3 +498,68 @@ def test_a_cursor_may_change_the_page_size(catalog: CatalogService, cursor: str)
     rest = catalog.list_products(limit="5", category="books", cursor=cursor)
     assert [p["name"] for p in rest["items"]] == ["Cursor 1", "Cursor 2"]
     assert rest["next_cursor"] is None
+
+
+# -- names at the edge of DynamoDB's key limits ---------------------------------------------
+
+
+def test_a_name_whose_casefolded_word_is_over_1024_bytes_can_be_created_and_found(
+    catalog: CatalogService,
+) -> None:
+    # "ᾀ" casefolds to two characters (5 bytes): one 200-character word is 1,000 bytes,
+    # too long for a sort key if indexed whole.
+    name = "\u1f80" * 200
+    product = catalog.create_product(product_body(name=name))
+    assert [p["id"] for p in walk(catalog, q="\u1f80")] == [product["id"]]
+    assert [p["id"] for p in walk(catalog, q=name)] == [product["id"]]
+    assert walk(catalog, q=name[:-1] + "a") == []
+    replaced = catalog.replace_product(product["id"], {**product, "name": "\u1f81" * 200})
+    assert [p["id"] for p in walk(catalog, q="\u1f81" * 200)] == [replaced["id"]]
+    assert walk(catalog, q="\u1f80") == []
+    catalog.delete_product(product["id"])
+
+
+def test_two_long_words_with_one_long_prefix_are_found_once(catalog: CatalogService) -> None:
+    stem = "\u1f80" * 65
+    product = catalog.create_product(product_body(name=f"{stem}a {stem}b"))
+    for q in (stem, f"{stem}a", f"{stem}b", f"{stem}b {stem}a"):
+        for limit in ("1", "20"):
+            assert [p["id"] for p in walk(catalog, q=q, limit=limit)] == [product["id"]], (q, limit)
+    assert walk(catalog, q=f"{stem}c") == []
+
+
+def test_a_name_of_100_words_is_indexed_beyond_one_transaction(catalog: CatalogService) -> None:
+    first = " ".join(chr(0x4E00 + i) for i in range(100))
+    product = catalog.create_product(product_body(name=first))
+    assert [p["id"] for p in walk(catalog, q=chr(0x4E00 + 99))] == [product["id"]]
+    second = " ".join(chr(0x5E00 + i) for i in range(100))
+    catalog.replace_product(product["id"], {**product, "name": second, "sku": "NEW-SKU", "category": "books"})
+    assert [p["id"] for p in walk(catalog, q=chr(0x5E00 + 99))] == [product["id"]]
+    assert walk(catalog, q=chr(0x4E00 + 99)) == []
+    catalog.delete_product(product["id"])
+    assert walk(catalog, q=chr(0x5E00 + 5)) == []
+
+
+def test_search_pages_across_the_index_window(catalog: CatalogService, new_product: NewProduct) -> None:
+    # More matching index entries than one request reads (100), with a category filter
+    # that skips half of them: every match still comes back exactly once.
+    ids = {new_product(name=f"Widget {i:03d} wonder", category="tea" if i % 2 else "books")["id"]
+           for i in range(70)}
+    in_tea = {p["id"] for p in walk(catalog, category="tea", limit="100")}
+    for limit in ("7", "100"):
+        found = [p["id"] for p in walk(catalog, q="w", limit=limit)]
+        assert len(found) == len(set(found)) and set(found) == ids
+        found_tea = [p["id"] for p in walk(catalog, q="w", category="tea", limit=limit)]
+        assert len(found_tea) == len(set(found_tea)) and set(found_tea) == in_tea
+
+
+@pytest.mark.parametrize("char", ["\U0001d400", "\u1f80", "\u00e9", "a"])
+def test_cursors_after_long_names_and_queries_are_accepted(catalog: CatalogService, char: str) -> None:
+    # Every cursor the API issues must be one it accepts back, whatever the names in
+    # the start key and the words of the query.
+    ids = {catalog.create_product(product_body(name=char * 198 + f" {i}"))["id"] for i in range(3)}
+    assert {p["id"] for p in walk(catalog, limit="1")} == ids
+    assert {p["id"] for p in walk(catalog, limit="1", category="tea")} == ids
+    assert {p["id"] for p in walk(catalog, limit="1", q=char * 100)} == ids
+    long_query = " ".join([char * 40] * 4 + ["0 1 2"])[:200]
+    walk(catalog, limit="1", q=long_query)
