@@ -112,11 +112,11 @@ def cmd_policies(args: argparse.Namespace) -> int:
         stale = [str(policies.policy_path(stage)) for stage in sorted(STAGES)
                  if not policies.policy_path(stage).is_file()
                  or policies.policy_path(stage).read_text(encoding="utf-8") != policies.render(stage)]
-        for path in stale:
-            print(f"out of date: {path} (run python -m infra policies)", file=sys.stderr)
+        for name in stale:
+            print(f"out of date: {name} (run python -m infra policies)", file=sys.stderr)
         return EXIT_FAILED if stale else EXIT_OK
-    for path in policies.write_all():
-        print(path)
+    for written in policies.write_all():
+        print(written)
     return EXIT_OK
 
 

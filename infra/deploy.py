@@ -7,7 +7,10 @@ fills in the parameters that come from elsewhere, and executes:
   lives in us-east-1 (CloudFormation cannot import across regions);
 - ``RestApiId`` (edge): Chalice's ``.chalice/deployed/<stage>.json``;
 - ``CloudFrontPrefixListId`` (container): the region's managed prefix list
-  ``com.amazonaws.global.cloudfront.origin-facing``.
+  ``com.amazonaws.global.cloudfront.origin-facing``;
+- ``ImageTag`` (container): the tag the service runs now. Code deploys roll the service
+  to new task definitions outside CloudFormation (``infra.delivery.server``), so an
+  infrastructure deploy keeps that image instead of going back to the template default.
 
 Explicit ``--parameter KEY=VALUE`` values always win. The AWS endpoint, credentials
 and region come from the standard boto3 sources (``AWS_ENDPOINT_URL`` included), so
@@ -35,6 +38,9 @@ from infra.synth import MAX_TEMPLATE_BODY, render
 ClientFactory = Callable[[str, str], Any]  # (service, region) -> boto3 client
 CAPABILITIES = ["CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
+# Parameters with a usable default that are still looked up when the lookup finds a value.
+OPTIONAL_LOOKUPS = ("CertificateArn", "ImageTag")
+CONTAINER_NAME = "site-server"
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed", "submitted information didn't contain")
 DONE_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}
 DONE_FAILED = {
@@ -76,6 +82,7 @@ class ChangeSetResult:
     change_set_id: str
     change_type: str  # CREATE | UPDATE
     changes: list[Change] = field(default_factory=list)
+    deleted: bool = False  # an empty change set is deleted as soon as it is known to be empty
 
     @property
     def empty(self) -> bool:
@@ -121,7 +128,7 @@ class Deployer:
         region = spec.region(self.cfg)
         missing = [name for name, p in declared.items()
                    if name not in parameters and getattr(p, "Default", None) is None]
-        for name in list(missing) + [n for n in ("CertificateArn",) if n in declared and n not in parameters]:
+        for name in missing + [n for n in OPTIONAL_LOOKUPS if n in declared and n not in parameters]:
             value = self._resolve(name)
             if value is not None:
                 parameters[name] = value
@@ -139,11 +146,29 @@ class Deployer:
             return outputs.get(name)
         if name == "RestApiId":
             return read_rest_api_id(self.cfg.stage, self.chalice_dir)
+        if name == "ImageTag":
+            return self.running_image_tag()
         if name == "CloudFrontPrefixListId":
             ec2 = self._clients("ec2", self.cfg.region)
             lists = ec2.describe_managed_prefix_lists(
                 Filters=[{"Name": "prefix-list-name", "Values": [CLOUDFRONT_PREFIX_LIST]}])["PrefixLists"]
             return str(lists[0]["PrefixListId"]) if lists else None
+        return None
+
+    def running_image_tag(self) -> str | None:
+        outputs = self.stack_outputs(stack_spec("container"))
+        cluster, service = outputs.get("ClusterName"), outputs.get("ServiceName")
+        if not cluster or not service:
+            return None
+        ecs = self._clients("ecs", self.cfg.region)
+        services = ecs.describe_services(cluster=cluster, services=[service])["services"]
+        if not services:
+            return None
+        task = ecs.describe_task_definition(taskDefinition=services[0]["taskDefinition"])["taskDefinition"]
+        for container in task["containerDefinitions"]:
+            image = str(container.get("image", ""))
+            if container.get("name") == CONTAINER_NAME and ":" in image.rsplit("/", 1)[-1]:
+                return image.rsplit(":", 1)[1]
         return None
 
     def stack_outputs(self, spec: StackSpec) -> dict[str, str]:
@@ -198,6 +223,7 @@ class Deployer:
                 reason = described.get("StatusReason", "")
                 if any(marker in reason for marker in NO_CHANGES):
                     cfn.delete_change_set(ChangeSetName=change_set_id, StackName=plan.stack_name)
+                    result.deleted = True
                     return result
                 raise DeployError(f"{plan.stack_name}: change set failed: {reason}")
             if time.monotonic() > deadline:
@@ -206,10 +232,10 @@ class Deployer:
 
     def discard(self, result: ChangeSetResult) -> None:
         """Drop a change set that was only shown (and the empty stack a CREATE one leaves)."""
-        if result.empty and result.change_type == "UPDATE":
-            return  # already deleted when it turned out empty
         cfn = self._clients("cloudformation", result.plan.region)
-        cfn.delete_change_set(ChangeSetName=result.change_set_id, StackName=result.plan.stack_name)
+        if not result.deleted:
+            cfn.delete_change_set(ChangeSetName=result.change_set_id, StackName=result.plan.stack_name)
+            result.deleted = True
         if result.change_type == "CREATE":
             stack = self._describe(cfn, result.plan.stack_name)
             if stack and stack.get("StackStatus") == "REVIEW_IN_PROGRESS":
@@ -238,7 +264,11 @@ class Deployer:
             return self.stack_outputs(plan.spec)
         # Events already there belong to earlier operations: remember them, show only new ones.
         seen = {e["EventId"] for e in cfn.describe_stack_events(StackName=plan.stack_name)["StackEvents"]}
-        cfn.execute_change_set(ChangeSetName=result.change_set_id, StackName=plan.stack_name)
+        try:
+            cfn.execute_change_set(ChangeSetName=result.change_set_id, StackName=plan.stack_name)
+        except Exception as error:
+            raise DeployError(f"{plan.stack_name}: CloudFormation refused to execute the change set: {error}") \
+                from error
         statuses: dict[str, tuple[str, str, str]] = {}
         failures: list[str] = []
         deadline = time.monotonic() + self.timeout_seconds

@@ -65,7 +65,7 @@ def cfn_lint(paths: Iterable[Path], regions: Iterable[str] = ("us-east-1",)) -> 
 
 def checkov_binary() -> str:
     explicit = os.environ.get(ENV_CHECKOV_BIN)
-    candidates = [explicit] if explicit else [str(TOOLS_VENV / "bin" / "checkov"), shutil.which("checkov")]
+    candidates = [explicit] if explicit else [str(TOOLS_VENV / "bin" / "checkov"), shutil.which("checkov") or ""]
     for candidate in candidates:
         if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
             return candidate

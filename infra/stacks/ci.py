@@ -1,9 +1,11 @@
 """CI stack: GitHub Actions' OIDC provider and the roles the workflows assume.
 
-- ``store-<stage>-ci-code``: code-only redeploy (``deploy-code.yml`` on push to main).
-  It may update the stage's Lambda functions and REST API the way ``chalice deploy``
-  does, re-apply the function role's policy file, keep ``.chalice/deployed/`` in the
-  state bucket and push images to the stage's ECR repository. Nothing else.
+- ``store-<stage>-ci-code``: code-only redeploy (``deploy-code.yml`` on push to main,
+  through ``infra.delivery``). It may update the stage's Lambda functions and REST API
+  the way ``chalice deploy`` does, re-apply the function role's policy file, keep
+  ``.chalice/deployed/`` in the state bucket, upload the storefront and invalidate its
+  distribution, push images to the stage's ECR repository and roll the ECS service to
+  a new task definition. It reads stack outputs but cannot change any stack.
 - ``store-<stage>-ci-infra``: infrastructure deploys (``deploy-infra.yml``, behind the
   GitHub environment named after the stage, which carries the approval for prod). It
   can only drive CloudFormation stacks named ``store-<stage>-*`` and hand them the
@@ -21,10 +23,19 @@ from typing import Any
 
 from troposphere import Equals, GetAtt, If, Parameter, Ref, Sub, Template, iam
 
-from infra.config import StageConfig, export_name, lambda_function_prefix
-from infra.stacks.common import ACCOUNT, PARTITION, REGION, checkov_skip, export, new_template, policy_document, \
-    statement, tags
-from infra.stacks.container import repository_name
+from infra.config import StageConfig, export_name, lambda_function_prefix, site_bucket_name
+from infra.stacks.common import (
+    ACCOUNT,
+    PARTITION,
+    REGION,
+    checkov_skip,
+    export,
+    new_template,
+    policy_document,
+    statement,
+    tags,
+)
+from infra.stacks.container import cluster_name, repository_name, service_name
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 # GitHub's published intermediate thumbprints (AWS no longer checks them for this
@@ -52,14 +63,22 @@ def _github_trust(provider: Any, repository: Any, subject: str) -> dict[str, Any
 
 
 def code_deploy_policy(cfg: StageConfig) -> dict[str, Any]:
+    """What ``infra.delivery`` (chalice deploy, the storefront upload, the container roll-out) calls."""
     fn = lambda_function_prefix(cfg.stage)
     functions = [Sub(f"arn:{PARTITION}:lambda:{REGION}:{ACCOUNT}:function:{fn}"),
                  Sub(f"arn:{PARTITION}:lambda:{REGION}:{ACCOUNT}:function:{fn}-*")]
     function_role = Sub(f"arn:{PARTITION}:iam::{ACCOUNT}:role/{fn}")
     state_bucket = Sub("arn:${AWS::Partition}:s3:::${Bucket}",
                        Bucket={"Fn::ImportValue": export_name(cfg.stage, "chalice-state-bucket")})
+    site_bucket = Sub(f"arn:{PARTITION}:s3:::{site_bucket_name(cfg.stage, ACCOUNT, REGION)}")
+    distribution = Sub(f"arn:{PARTITION}:cloudfront::{ACCOUNT}:distribution/${{Id}}",
+                       Id={"Fn::ImportValue": export_name(cfg.stage, "distribution-id")})
     repo = Sub(f"arn:{PARTITION}:ecr:{REGION}:{ACCOUNT}:repository/{repository_name(cfg)}")
+    service = Sub(f"arn:{PARTITION}:ecs:{REGION}:{ACCOUNT}:service/{cluster_name(cfg)}/{service_name(cfg)}")
+    task_roles = Sub(f"arn:{PARTITION}:iam::{ACCOUNT}:role/{cfg.prefix}-site-server-*")
     return policy_document(
+        statement("ReadStackOutputs", ["cloudformation:DescribeStacks"],
+                  [Sub(f"arn:{PARTITION}:cloudformation:{REGION}:{ACCOUNT}:stack/{cfg.prefix}-*/*")]),
         statement("UpdateFunctions", [
             "lambda:AddPermission", "lambda:GetFunction", "lambda:GetFunctionConfiguration", "lambda:GetPolicy",
             "lambda:ListTags", "lambda:ListVersionsByFunction", "lambda:PublishVersion", "lambda:RemovePermission",
@@ -76,12 +95,25 @@ def code_deploy_policy(cfg: StageConfig) -> dict[str, Any]:
         statement("DeploymentState", ["s3:ListBucket"], [state_bucket]),
         statement("DeploymentStateObjects", ["s3:GetObject", "s3:PutObject"],
                   [Sub("${Arn}/*", Arn=state_bucket)]),
+        statement("Storefront", ["s3:ListBucket"], [site_bucket]),
+        statement("StorefrontObjects", ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+                  [Sub("${Arn}/*", Arn=site_bucket)]),
+        statement("InvalidateStorefront", ["cloudfront:CreateInvalidation"], [distribution]),
         # GetAuthorizationToken has no resource-level permissions.
         statement("EcrLogin", ["ecr:GetAuthorizationToken"], "*"),
         statement("PushImages", [
             "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload",
             "ecr:DescribeImages", "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart",
         ], [repo]),
+        # Task definition calls have no resource-level permissions; the roll-out itself
+        # (UpdateService) is limited to the stage's service.
+        statement("TaskDefinitions", ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"], "*"),
+        statement("TagTaskDefinitions", ["ecs:TagResource"],
+                  [Sub(f"arn:{PARTITION}:ecs:{REGION}:{ACCOUNT}:task-definition/{cfg.prefix}-site-server:*")],
+                  {"StringEquals": {"ecs:CreateAction": "RegisterTaskDefinition"}}),
+        statement("RollOutService", ["ecs:DescribeServices", "ecs:UpdateService"], [service]),
+        statement("PassTaskRoles", ["iam:PassRole"], [task_roles],
+                  {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}),
     )
 
 

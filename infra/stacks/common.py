@@ -19,8 +19,8 @@ from troposphere import (
     Tag,
     Tags,
     Template,
+    s3,
 )
-from troposphere import s3
 
 from infra.config import APP, StageConfig, export_name
 

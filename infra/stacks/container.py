@@ -6,15 +6,16 @@ target-tracking auto scaling, an internet-facing ALB in the public subnets that 
 CloudFront can use (its origin-facing prefix list, plus a secret header), and a task
 role that can only read the catalog.
 
-First deploy: the service needs an image. Push one tagged ``ImageTag`` to the
-repository first, or deploy with ``DesiredCount=0`` and raise it after the push.
+First deploy: the service needs an image. Deploy with ``Bootstrap=true`` (the service
+starts with no tasks), push the image tagged ``ImageTag``, then deploy again with
+``Bootstrap=false`` so auto scaling takes over the task count.
 """
 
 from __future__ import annotations
 
 import json
 
-from troposphere import GetAtt, Join, Parameter, Ref, Select, Split, Sub, Template, ec2, ecr, ecs, iam, logs
+from troposphere import Equals, GetAtt, If, Join, Parameter, Ref, Select, Split, Sub, Template, ec2, ecr, ecs, iam, logs
 from troposphere import applicationautoscaling as aas
 from troposphere import elasticloadbalancingv2 as elb
 
@@ -41,6 +42,14 @@ def repository_name(cfg: StageConfig) -> str:
     return f"{cfg.prefix}-site-server"
 
 
+def cluster_name(cfg: StageConfig) -> str:
+    return f"{cfg.prefix}-cluster"
+
+
+def service_name(cfg: StageConfig) -> str:
+    return f"{cfg.prefix}-site-server"
+
+
 def origin_secret_reference(cfg: StageConfig) -> str:
     return f"{{{{resolve:secretsmanager:{origin_secret_name(cfg.stage)}:SecretString}}}}"
 
@@ -63,10 +72,11 @@ def build(cfg: StageConfig) -> Template:
         "ImageTag", Type="String", Default="initial", AllowedPattern=r"[A-Za-z0-9_.-]{1,128}",
         Description="Tag of the site/server image in the stage's ECR repository",
     ))
-    desired = template.add_parameter(Parameter(
-        "DesiredCount", Type="Number", Default=str(cfg.container_min_tasks), MinValue="0",
-        Description="Running tasks (0 before the first image is pushed)",
+    bootstrap = template.add_parameter(Parameter(
+        "Bootstrap", Type="String", AllowedValues=["true", "false"], Default="false",
+        Description="true: create the service with no tasks (before the first image is pushed)",
     ))
+    template.add_condition("Bootstrapping", Equals(Ref(bootstrap), "true"))
     health_path = template.add_parameter(Parameter(
         "HealthCheckPath", Type="String", Default="/health", Description="ALB target health check path",
     ))
@@ -87,7 +97,7 @@ def build(cfg: StageConfig) -> Template:
     ))
     cluster = template.add_resource(ecs.Cluster(
         "Cluster",
-        ClusterName=f"{cfg.prefix}-cluster",
+        ClusterName=cluster_name(cfg),
         ClusterSettings=[ecs.ClusterSetting(Name="containerInsights", Value="enabled")],
         Tags=tags(cfg),
     ))
@@ -255,11 +265,12 @@ def build(cfg: StageConfig) -> Template:
 
     service = template.add_resource(ecs.Service(
         "Service",
-        ServiceName=f"{cfg.prefix}-site-server",
+        ServiceName=service_name(cfg),
         Cluster=Ref(cluster),
         TaskDefinition=Ref(task),
         LaunchType="FARGATE",
-        DesiredCount=Ref(desired),
+        # Auto scaling owns the task count; only a bootstrap deploy pins it to zero.
+        DesiredCount=If("Bootstrapping", 0, Ref("AWS::NoValue")),
         PropagateTags="SERVICE",
         EnableECSManagedTags=True,
         HealthCheckGracePeriodSeconds=30,

@@ -81,7 +81,7 @@ def _ordered_keys(elements: list[dict[str, str]]) -> tuple[KeyElement, ...]:
 
 
 def shape_from_model(model: type[Model]) -> TableShape:
-    schema: dict[str, Any] = model._get_schema()
+    schema: dict[str, Any] = dict(model._get_schema())
     attributes = {a["AttributeName"]: a["AttributeType"] for a in schema["attribute_definitions"]}
     indexes = []
     for index in schema.get("global_secondary_indexes", []):

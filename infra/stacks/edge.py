@@ -70,7 +70,7 @@ def _csp(cfg: StageConfig) -> str:
 
 def build(cfg: StageConfig) -> Template:
     template = new_template(cfg, "edge", "storefront bucket, CloudFront (S3 + API Gateway + ALB), DNS")
-    rest_api = template.add_parameter(Parameter(
+    template.add_parameter(Parameter(
         "RestApiId", Type="String", AllowedPattern=r"[a-z0-9]+",
         Description="Chalice's REST API id (.chalice/deployed/<stage>.json; python -m infra deploy reads it)",
     ))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from troposphere import Equals, GetAtt, GetAZs, If, Join, Not, Parameter, Ref, Select, Sub, Template, ec2, iam, logs
+from troposphere import Equals, GetAtt, GetAZs, Join, Not, Parameter, Ref, Select, Sub, Template, ec2, iam, logs
 
 from infra.config import StageConfig
 from infra.stacks.common import export, new_template, policy_document, statement, tags

@@ -1,0 +1,198 @@
+"""``python -m infra deploy`` / ``diff``: change sets, parameter look-ups, clear failures.
+
+Against the emulator (moto's CloudFormation, which supports change sets) and, for the
+failure paths moto cannot produce (a resource failing mid-deploy), an in-memory fake.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from rich.console import Console
+
+from infra.config import StageConfig, stage_config
+from infra.deploy import Deployer, DeployError, read_rest_api_id
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS.*not supported by moto:UserWarning")
+
+
+def quiet_console() -> Console:
+    return Console(file=io.StringIO(), width=200)
+
+
+@pytest.fixture()
+def aws(emulator_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """boto3 (and so the deployer) talks to the emulator through the standard variable only."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator_url)
+    return emulator_url
+
+
+def run_cli(*args: str, endpoint: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AWS_ENDPOINT_URL": endpoint, "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "infra", *args], cwd=PROJECT_DIR, env=env, capture_output=True,
+                          text=True, timeout=120, check=False)
+
+
+def test_deploy_creates_a_stack_through_a_change_set_then_finds_nothing_to_change(aws: str) -> None:
+    deployer = Deployer(StageConfig(stage="cs"), console=quiet_console(), poll_seconds=0.05)
+    deployer.deploy(["data"])
+    cfn = boto3.client("cloudformation", region_name="us-east-1")
+    stack = cfn.describe_stacks(StackName="store-cs-data")["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    assert boto3.client("dynamodb", region_name="us-east-1").describe_table(TableName="store-cs-orders")
+    (result,) = deployer.diff(["data"])
+    assert result.change_type == "UPDATE" and result.empty
+    pending = [c for c in cfn.list_change_sets(StackName="store-cs-data")["Summaries"]
+               if c["ExecutionStatus"] == "AVAILABLE"]
+    assert pending == []  # diff leaves no change set behind
+
+
+def test_diff_of_a_new_stack_lists_its_resources_and_leaves_no_stack(aws: str) -> None:
+    deployer = Deployer(StageConfig(stage="df"), console=quiet_console(), poll_seconds=0.05)
+    (result,) = deployer.diff(["data"])
+    assert result.change_type == "CREATE"
+    assert {(c.action, c.logical_id) for c in result.changes} >= {("Add", "ProductsTable"), ("Add", "OrdersTable")}
+    cfn = boto3.client("cloudformation", region_name="us-east-1")
+    names = {s["StackName"] for s in cfn.list_stacks()["StackSummaries"] if s["StackStatus"] != "DELETE_COMPLETE"}
+    assert "store-df-data" not in names
+
+
+def test_container_parameters_are_looked_up_in_the_region(aws: str) -> None:
+    (plan,) = Deployer(stage_config("dev"), console=quiet_console()).plan(["container"])
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    (prefix_list,) = ec2.describe_managed_prefix_lists(Filters=[
+        {"Name": "prefix-list-name", "Values": ["com.amazonaws.global.cloudfront.origin-facing"]}])["PrefixLists"]
+    assert plan.parameters == {"CloudFrontPrefixListId": prefix_list["PrefixListId"]}
+
+
+def test_explicit_parameters_win_and_unknown_ones_are_dropped(aws: str) -> None:
+    (plan,) = Deployer(stage_config("dev"), console=quiet_console()).plan(
+        ["container"], {"CloudFrontPrefixListId": "pl-0123abcd", "NotAParameter": "x", "Bootstrap": "true"})
+    assert plan.parameters == {"CloudFrontPrefixListId": "pl-0123abcd", "Bootstrap": "true"}
+
+
+def test_edge_needs_edge_global_first(aws: str, tmp_path: Path) -> None:
+    deployer = Deployer(StageConfig(stage="eg"), console=quiet_console(), chalice_dir=tmp_path)
+    with pytest.raises(DeployError, match="deploy --stack edge-global first"):
+        deployer.plan(["edge"])
+
+
+def test_rest_api_id_comes_from_chalice_deployed_state(tmp_path: Path) -> None:
+    assert read_rest_api_id("dev", tmp_path) is None
+    (tmp_path / "deployed").mkdir()
+    (tmp_path / "deployed" / "dev.json").write_text(json.dumps({"resources": [
+        {"name": "api_handler", "resource_type": "lambda_function", "lambda_arn": "arn:x"},
+        {"name": "rest_api", "resource_type": "rest_api", "rest_api_id": "a1b2c3", "rest_api_url": "https://x"},
+    ]}))
+    assert read_rest_api_id("dev", tmp_path) == "a1b2c3"
+
+
+def test_cli_deploys_and_diffs_against_the_endpoint_from_the_environment(emulator_url: str) -> None:
+    first = run_cli("deploy", "--stage", "dev", "--stack", "data", endpoint=emulator_url)
+    assert first.returncode == 0, first.stderr
+    assert "store-dev-data: CREATE_COMPLETE" in first.stderr
+    again = run_cli("diff", "--stage", "dev", "--stack", "data", endpoint=emulator_url)
+    assert again.returncode == 0, again.stderr
+    assert "no changes" in again.stderr
+
+
+def test_cli_reports_a_failing_stack_clearly(emulator_url: str) -> None:
+    # The ci stack imports the state bucket's export, which no stack of stage prod provides here.
+    result = run_cli("deploy", "--stage", "prod", "--stack", "ci", endpoint=emulator_url)
+    assert result.returncode == 1
+    assert "deploy failed: store-prod-ci" in result.stderr
+    assert "store-prod-chalice-state-bucket" in result.stderr
+
+
+# --- failure paths, with an in-memory CloudFormation --------------------------------------
+
+
+class FakeCloudFormation:
+    """Just enough of CloudFormation for one change set whose execution fails on a resource."""
+
+    def __init__(self, change_set_status: str = "CREATE_COMPLETE", reason: str = "") -> None:
+        self.change_set_status, self.reason = change_set_status, reason
+        self.status = "REVIEW_IN_PROGRESS"
+        self.events: list[dict[str, Any]] = []
+        self.deleted: list[str] = []
+
+    def describe_stacks(self, StackName: str) -> dict[str, Any]:
+        return {"Stacks": [{"StackName": StackName, "StackStatus": self.status, "Outputs": []}]}
+
+    def create_change_set(self, **request: Any) -> dict[str, str]:
+        assert request["ChangeSetType"] == "CREATE"
+        assert "CAPABILITY_NAMED_IAM" in request["Capabilities"]
+        return {"Id": "cs-1"}
+
+    def describe_change_set(self, ChangeSetName: str, StackName: str) -> dict[str, Any]:
+        return {"Status": self.change_set_status, "StatusReason": self.reason, "Changes": [
+            {"ResourceChange": {"Action": "Add", "LogicalResourceId": "ProductsTable",
+                                "ResourceType": "AWS::DynamoDB::Table"}}]}
+
+    def delete_change_set(self, ChangeSetName: str, StackName: str) -> None:
+        self.deleted.append(ChangeSetName)
+
+    def delete_stack(self, StackName: str) -> None:
+        self.status = "DELETE_COMPLETE"
+
+    def execute_change_set(self, ChangeSetName: str, StackName: str) -> None:
+        self.status = "ROLLBACK_COMPLETE"
+        self.events = [
+            {"EventId": "3", "LogicalResourceId": StackName, "ResourceType": "AWS::CloudFormation::Stack",
+             "ResourceStatus": "ROLLBACK_COMPLETE"},
+            {"EventId": "2", "LogicalResourceId": "ProductsTable", "ResourceType": "AWS::DynamoDB::Table",
+             "ResourceStatus": "CREATE_FAILED", "ResourceStatusReason": "Table already exists: store-dev-products"},
+            {"EventId": "1", "LogicalResourceId": "ProductsTable", "ResourceType": "AWS::DynamoDB::Table",
+             "ResourceStatus": "CREATE_IN_PROGRESS"},
+        ]
+
+    def describe_stack_events(self, StackName: str) -> dict[str, Any]:
+        return {"StackEvents": list(self.events)}
+
+
+@pytest.fixture()
+def fake() -> Iterator[FakeCloudFormation]:
+    yield FakeCloudFormation()
+
+
+def test_a_resource_failure_names_the_resource_and_the_reason(fake: FakeCloudFormation) -> None:
+    deployer = Deployer(stage_config("dev"), clients=lambda service, region: fake, console=quiet_console(),
+                        poll_seconds=0)
+    with pytest.raises(DeployError) as raised:
+        deployer.deploy(["data"])
+    message = str(raised.value)
+    assert "store-dev-data failed (ROLLBACK_COMPLETE)" in message
+    assert "ProductsTable (AWS::DynamoDB::Table): CREATE_FAILED: Table already exists" in message
+
+
+def test_a_refused_change_set_says_why() -> None:
+    fake = FakeCloudFormation(change_set_status="FAILED", reason="Template format error: Unresolved dependencies")
+    deployer = Deployer(stage_config("dev"), clients=lambda service, region: fake, console=quiet_console(),
+                        poll_seconds=0)
+    with pytest.raises(DeployError, match="change set failed: Template format error"):
+        deployer.deploy(["data"])
+
+
+def test_edge_global_always_goes_to_us_east_1() -> None:
+    regions: list[tuple[str, str]] = []
+    fake = FakeCloudFormation(change_set_status="FAILED", reason="The submitted information didn't contain changes.")
+
+    def clients(service: str, region: str) -> FakeCloudFormation:
+        regions.append((service, region))
+        return fake
+
+    deployer = Deployer(StageConfig(stage="dev", region="eu-west-1"), clients=clients, console=quiet_console(),
+                        poll_seconds=0)
+    (result,) = deployer.diff(["edge-global"])
+    assert result.empty
+    assert {region for _, region in regions} == {"us-east-1"}
