@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
+from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import HTTPClientError
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.expressions.condition import Condition
@@ -29,6 +31,10 @@ RETRYABLE_CODES = frozenset(
         "TransactionConflictException",
     }
 )
+# botocore's adaptive mode: exponential backoff with jitter on throttling and transient
+# errors, plus client-side rate limiting while DynamoDB throttles. Three attempts keep the
+# worst case well inside the function's timeout; then the caller gets UnavailableError (503).
+DYNAMODB_RETRIES = {"mode": "adaptive", "total_max_attempts": 3}
 # One transaction may hold at most this many actions.
 MAX_TRANSACTION_ITEMS = 100
 
@@ -37,10 +43,12 @@ MAX_TRANSACTION_ITEMS = 100
 def transaction_connection(settings: Settings) -> Connection:
     # Cached: every Connection builds its own botocore client (~0.1 s of CPU), which
     # must not happen on each write.
-    return Connection(region=settings.region, host=settings.endpoint_url)
+    return Connection(region=settings.region, host=settings.endpoint_url, retry_configuration=DYNAMODB_RETRIES)
 
 
 def is_retryable(error: PynamoDBException) -> bool:
+    if isinstance(error.cause, (BotoConnectionError, HTTPClientError)):
+        return True  # connection refused or reset, timeouts: transient, after botocore's retries
     if error.cause_response_code in RETRYABLE_CODES:
         return True
     reasons = getattr(error, "cancellation_reasons", None) or []

@@ -192,6 +192,14 @@ TABLE_SHAPES: dict[str, type[Model]] = {"products": ProductModel, "orders": Orde
 
 def bind_models(settings: Settings) -> None:
     """Point every model at the stage's tables, region and (locally) the emulator."""
+    from pynamodb import settings as pynamodb_settings
+
+    from catalog_lambda.dynamo import DYNAMODB_RETRIES
+
+    # A model's connection takes its retry configuration from PynamoDB's global
+    # settings only (Meta cannot carry one): adaptive retries for every model.
+    defaults: dict[str, Any] = pynamodb_settings.default_settings_dict
+    defaults["retry_configuration"] = DYNAMODB_RETRIES
     bindings = [
         (PRODUCTS_TABLE_MODELS, settings.products_table),
         (ORDERS_TABLE_MODELS, settings.orders_table),
