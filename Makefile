@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 STAGE ?= dev
 OUT ?= dist
 
-.PHONY: dev test token package deploy deploy-infra diff-infra deploy-site deploy-server lint typecheck unit integration e2e chromium soak bench clean help
+.PHONY: dev test tools synth-infra lint-infra token package deploy deploy-infra diff-infra deploy-site deploy-server lint typecheck unit integration e2e chromium soak bench clean help
 
 help:
 	@echo "make dev                 start the whole local stack (emulator, API, storefront, container)"
@@ -20,6 +20,8 @@ help:
 	@echo "make deploy-infra STAGE=prod [STACK=auth]   the CloudFormation stacks (python -m infra deploy)"
 	@echo "make deploy-site STAGE=prod        site/static to its bucket, config.json, CloudFront invalidation"
 	@echo "make deploy-server STAGE=prod [IMAGE=uri:tag]   image build+push (Docker), roll the ECS service"
+	@echo "make synth-infra STAGE=prod OUT=dist   CloudFormation templates -> OUT/infra/STAGE"
+	@echo "make lint-infra          cfn-lint + checkov over every stage's templates"
 	@echo "make lint                ruff + mypy"
 	@echo "make soak                repeat the concurrency tests 20 times"
 	@echo "make bench               benchmarks -> bench/results.md"
@@ -32,6 +34,27 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+# checkov pins an older boto3 than the app's, so it gets a virtualenv of its own
+# (infra/lint.py runs it from there). `make test` creates it on first use.
+TOOLS_VENV := .venv-tools
+TOOLS_STAMP := $(TOOLS_VENV)/.installed
+
+$(TOOLS_STAMP): requirements-tools.txt
+	test -x $(TOOLS_VENV)/bin/python || $(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-tools.txt
+	touch $(TOOLS_STAMP)
+
+tools: $(TOOLS_STAMP)
+
+# Generated CloudFormation (README: Infrastructure): templates into OUT/infra/STAGE, and
+# cfn-lint + checkov over every stage's templates.
+synth-infra: $(STAMP)
+	$(PY) -m infra synth --stage $(STAGE) --out $(OUT)/infra/$(STAGE)
+
+lint-infra: $(STAMP) $(TOOLS_STAMP)
+	$(PY) -m infra lint
 
 dev: $(STAMP)
 	$(PY) -m infra.local.stack up
@@ -80,7 +103,7 @@ chromium:
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@test -x $(CHROMIUM)
 
-test: $(STAMP) chromium
+test: $(STAMP) $(TOOLS_STAMP) chromium
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(PY) -m pytest
