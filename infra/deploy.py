@@ -5,7 +5,8 @@ fills in the parameters that come from elsewhere, and executes:
 
 - ``WebAclArn`` / ``CertificateArn`` (edge): outputs of the edge-global stack, which
   lives in us-east-1 (CloudFormation cannot import across regions);
-- ``RestApiId`` (edge): Chalice's ``.chalice/deployed/<stage>.json``;
+- ``RestApiId`` (edge): Chalice's ``.chalice/deployed/<stage>.json`` if this checkout
+  has one, else the copy ``make deploy`` keeps in the stage's state bucket;
 - ``CloudFrontPrefixListId`` (container): the region's managed prefix list
   ``com.amazonaws.global.cloudfront.origin-facing``;
 - ``ImageTag`` (container): the tag the service runs now. Code deploys roll the service
@@ -145,7 +146,7 @@ class Deployer:
                 raise DeployError("edge needs the edge-global stack's WebAclArn: deploy --stack edge-global first")
             return outputs.get(name)
         if name == "RestApiId":
-            return read_rest_api_id(self.cfg.stage, self.chalice_dir)
+            return read_rest_api_id(self.cfg.stage, self.chalice_dir) or self.saved_rest_api_id()
         if name == "ImageTag":
             return self.running_image_tag()
         if name == "CloudFrontPrefixListId":
@@ -154,6 +155,16 @@ class Deployer:
                 Filters=[{"Name": "prefix-list-name", "Values": [CLOUDFRONT_PREFIX_LIST]}])["PrefixLists"]
             return str(lists[0]["PrefixListId"]) if lists else None
         return None
+
+    def saved_rest_api_id(self) -> str | None:
+        """The REST API id in the Chalice state ``make deploy`` saved to the state bucket."""
+        from infra.delivery.state import saved_rest_api_id
+
+        account = str(self._clients("sts", self.cfg.region).get_caller_identity()["Account"])
+        try:
+            return saved_rest_api_id(self._clients("s3", self.cfg.region), self.cfg.stage, account, self.cfg.region)
+        except Exception:  # no bucket yet (data stack not deployed): no saved state either
+            return None
 
     def running_image_tag(self) -> str | None:
         outputs = self.stack_outputs(stack_spec("container"))

@@ -87,6 +87,19 @@ def test_edge_needs_edge_global_first(aws: str, tmp_path: Path) -> None:
         deployer.plan(["edge"])
 
 
+def test_edge_reads_waf_from_edge_global_and_the_api_from_chalice(aws: str, tmp_path: Path) -> None:
+    acl = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/store-ew-edge/0000"
+    boto3.client("cloudformation", region_name="us-east-1").create_stack(
+        StackName="store-ew-edge-global", TemplateBody=json.dumps({
+            "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
+            "Outputs": {"WebAclArn": {"Value": acl}}}))
+    (tmp_path / "deployed").mkdir()
+    (tmp_path / "deployed" / "ew.json").write_text(json.dumps(
+        {"resources": [{"resource_type": "rest_api", "rest_api_id": "q1w2e3"}]}))
+    (plan,) = Deployer(StageConfig(stage="ew"), console=quiet_console(), chalice_dir=tmp_path).plan(["edge"])
+    assert plan.parameters == {"WebAclArn": acl, "RestApiId": "q1w2e3"}
+
+
 def test_rest_api_id_comes_from_chalice_deployed_state(tmp_path: Path) -> None:
     assert read_rest_api_id("dev", tmp_path) is None
     (tmp_path / "deployed").mkdir()
@@ -95,6 +108,20 @@ def test_rest_api_id_comes_from_chalice_deployed_state(tmp_path: Path) -> None:
         {"name": "rest_api", "resource_type": "rest_api", "rest_api_id": "a1b2c3", "rest_api_url": "https://x"},
     ]}))
     assert read_rest_api_id("dev", tmp_path) == "a1b2c3"
+
+
+def test_rest_api_id_falls_back_to_the_state_bucket(aws: str, tmp_path: Path) -> None:
+    from infra.delivery.state import StateLocation
+
+    cfg = StageConfig(stage="st")
+    deployer = Deployer(cfg, console=quiet_console(), poll_seconds=0.05, chalice_dir=tmp_path)
+    deployer.deploy(["data"])  # creates the state bucket
+    assert deployer.saved_rest_api_id() is None
+    location = StateLocation.for_stage("st", "123456789012", "us-east-1")
+    boto3.client("s3", region_name="us-east-1").put_object(
+        Bucket=location.bucket, Key=location.key,
+        Body=json.dumps({"resources": [{"resource_type": "rest_api", "rest_api_id": "zz9plural"}]}).encode())
+    assert deployer.saved_rest_api_id() == "zz9plural"
 
 
 def test_cli_deploys_and_diffs_against_the_endpoint_from_the_environment(emulator_url: str) -> None:
