@@ -70,6 +70,10 @@ class Shots:
             old.unlink()
 
     def __call__(self, name: str, full_page: bool = True) -> Path:
+        # Whatever is on screen, no value leaked through unrendered.
+        shown = self.page.locator("body").inner_text()
+        leaked = re.search(r"\b(null|undefined|NaN)\b|\[object Object\]", shown)
+        assert leaked is None, f"the page shows {leaked.group(0)!r}: {shown[:500]}"
         self.count += 1
         path = SCREENSHOTS / f"{self.prefix}-{self.count:02d}-{name}.png"
         self.page.screenshot(path=str(path), full_page=full_page)

@@ -119,6 +119,11 @@ def test_shopper_can_browse_search_order_and_cancel(
     expect(mine).to_contain_text("Status: cancelled")
     expect(page.locator("#status")).to_contain_text("has been cancelled")
     shot("cancelled")
+    page.get_by_role("link", name=f"Order {order_id[:8]}").click()
+    wait_ready(page, "orders")
+    expect(page.locator("#order-status")).to_have_text("Status: cancelled")
+    expect(page.get_by_role("button", name="Cancel order")).to_have_count(0)
+    shot("cancelled-order")
     assert admin_api.get(f"/products/{first['id']}").json()["stock"] == 6
     assert admin_api.get(f"/products/{second['id']}").json()["stock"] == 4
 

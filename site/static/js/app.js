@@ -5,7 +5,7 @@ import { api, ApiError, describeDetail, describeError } from "./api.js";
 import { auth } from "./auth.js";
 import { cart } from "./cart.js";
 import { loadConfig } from "./config.js";
-import { clear, debounce, formatDate, formatMoney, h, minorDigits, parseMoney } from "./dom.js";
+import { add, clear, debounce, formatDate, formatMoney, h, minorDigits, parseMoney } from "./dom.js";
 
 const PAGE_SIZE = 12;
 const CHECKOUT_KEY = "store.checkout.v1";
@@ -79,7 +79,7 @@ function updateNav() {
 function page(title, ...children) {
   document.title = `${title} | Serverless Store`;
   const heading = h("h1", { tabindex: "-1" }, title);
-  clear(main).append(heading, ...children);
+  add(clear(main), heading, ...children);
   return heading;
 }
 
@@ -403,7 +403,7 @@ function orderItem(order) {
     const cancel = current.status === "placed" ? h("button", { type: "button", class: "button secondary",
       "aria-label": `Cancel order ${shortId(current.id)}`,
       onclick: (event) => cancelOrder(current, event.target, (updated) => fill(updated)) }, "Cancel order") : null;
-    clear(li).append(
+    add(clear(li),
       h("h2", {}, h("a", { href: `#/orders/${encodeURIComponent(current.id)}` }, `Order ${shortId(current.id)}`)),
       h("p", { class: `order-status status-${current.status}` }, `Status: ${current.status}`),
       h("p", {}, `Placed ${formatDate(current.created_at)}`),

@@ -21,6 +21,12 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+// Append children as h() does: nested arrays flattened, null/undefined/false skipped.
+export function add(el, ...children) {
+  append(el, children);
+  return el;
+}
+
 function append(el, children) {
   for (const child of children) {
     if (child === undefined || child === null || child === false) continue;
