@@ -11,7 +11,10 @@ fills in the parameters that come from elsewhere, and executes:
   ``com.amazonaws.global.cloudfront.origin-facing``;
 - ``ImageTag`` (container): the tag the service runs now. Code deploys roll the service
   to new task definitions outside CloudFormation (``infra.delivery.server``), so an
-  infrastructure deploy keeps that image instead of going back to the template default.
+  infrastructure deploy keeps that image instead of going back to the template default;
+- ``PublicBaseUrl`` (container): ``https://`` + the stage's domain, else the edge stack's
+  CloudFront domain once that stack exists (the first deploy of a domain-less stage
+  leaves it empty: deploy the container stack again after edge).
 
 Explicit ``--parameter KEY=VALUE`` values always win. The AWS endpoint, credentials
 and region come from the standard boto3 sources (``AWS_ENDPOINT_URL`` included), so
@@ -40,7 +43,7 @@ ClientFactory = Callable[[str, str], Any]  # (service, region) -> boto3 client
 CAPABILITIES = ["CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
 # Parameters with a usable default that are still looked up when the lookup finds a value.
-OPTIONAL_LOOKUPS = ("CertificateArn", "ImageTag")
+OPTIONAL_LOOKUPS = ("CertificateArn", "ImageTag", "PublicBaseUrl")
 CONTAINER_NAME = "site-server"
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed", "submitted information didn't contain")
 DONE_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}
@@ -149,6 +152,11 @@ class Deployer:
             return read_rest_api_id(self.cfg.stage, self.chalice_dir) or self.saved_rest_api_id()
         if name == "ImageTag":
             return self.running_image_tag()
+        if name == "PublicBaseUrl":
+            if self.cfg.domain_name:
+                return f"https://{self.cfg.domain_name}"
+            domain = self.stack_outputs(stack_spec("edge")).get("DistributionDomainName")
+            return f"https://{domain}" if domain else None
         if name == "CloudFrontPrefixListId":
             ec2 = self._clients("ec2", self.cfg.region)
             lists = ec2.describe_managed_prefix_lists(

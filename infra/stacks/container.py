@@ -78,7 +78,13 @@ def build(cfg: StageConfig) -> Template:
     ))
     template.add_condition("Bootstrapping", Equals(Ref(bootstrap), "true"))
     health_path = template.add_parameter(Parameter(
-        "HealthCheckPath", Type="String", Default="/health", Description="ALB target health check path",
+        "HealthCheckPath", Type="String", Default="/healthz", Description="ALB target health check path",
+    ))
+    public_url = template.add_parameter(Parameter(
+        "PublicBaseUrl", Type="String", Default=f"https://{cfg.domain_name}" if cfg.domain_name else "",
+        Description="The storefront's public origin for sitemap and canonical links (python -m infra deploy "
+                    "uses the domain, else the edge stack's CloudFront domain once it exists; empty: the "
+                    "request's own)",
     ))
     prefix_list = template.add_parameter(Parameter(
         "CloudFrontPrefixListId", Type="String", AllowedPattern=r"pl-[0-9a-f]+",
@@ -145,15 +151,16 @@ def build(cfg: StageConfig) -> Template:
         PortMappings=[ecs.PortMapping(ContainerPort=CONTAINER_PORT, Protocol="tcp")],
         ReadonlyRootFilesystem=True,
         Privileged=False,
-        User="1000",
+        # The image runs as its own unprivileged user (site/server/Dockerfile).
         Environment=[
             ecs.Environment(Name=name, Value=value) for name, value in sorted({
                 "STAGE": cfg.stage,
-                "PORT": str(CONTAINER_PORT),
+                "AWS_REGION": Ref("AWS::Region"),
                 "PRODUCTS_TABLE": table_name(cfg.stage, "products"),
                 "ORDERS_TABLE": table_name(cfg.stage, "orders"),
                 "IDEMPOTENCY_TABLE": table_name(cfg.stage, "idempotency"),
                 "CURSOR_SECRET_NAME": cursor_secret_name(cfg.stage),
+                "PUBLIC_BASE_URL": Ref(public_url),
             }.items())
         ],
         LogConfiguration=ecs.LogConfiguration(LogDriver="awslogs", Options={

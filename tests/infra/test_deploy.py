@@ -81,6 +81,18 @@ def test_explicit_parameters_win_and_unknown_ones_are_dropped(aws: str) -> None:
     assert plan.parameters == {"CloudFrontPrefixListId": "pl-0123abcd", "Bootstrap": "true"}
 
 
+def test_public_base_url_is_the_domain_else_the_distribution(aws: str) -> None:
+    (plan,) = Deployer(StageConfig(stage="pu", domain_name="shop.example.com"), console=quiet_console()).plan(
+        ["container"])
+    assert plan.parameters["PublicBaseUrl"] == "https://shop.example.com"
+    boto3.client("cloudformation", region_name="us-east-1").create_stack(
+        StackName="store-pu-edge", TemplateBody=json.dumps({
+            "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
+            "Outputs": {"DistributionDomainName": {"Value": "d111111abcdef8.cloudfront.net"}}}))
+    (plan,) = Deployer(StageConfig(stage="pu"), console=quiet_console()).plan(["container"])
+    assert plan.parameters["PublicBaseUrl"] == "https://d111111abcdef8.cloudfront.net"
+
+
 def test_edge_needs_edge_global_first(aws: str, tmp_path: Path) -> None:
     deployer = Deployer(StageConfig(stage="eg"), console=quiet_console(), chalice_dir=tmp_path)
     with pytest.raises(DeployError, match="deploy --stack edge-global first"):

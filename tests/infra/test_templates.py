@@ -262,6 +262,7 @@ def test_fargate_service_is_private_and_rolls_back_failed_deployments() -> None:
     assert resources(template, "AWS::ApplicationAutoScaling::ScalingPolicy")
     tg = template["Resources"]["TargetGroup"]["Properties"]
     assert tg["HealthCheckPath"] == {"Ref": "HealthCheckPath"}
+    assert template["Parameters"]["HealthCheckPath"]["Default"] == "/healthz"  # site/server's health route
 
 
 def test_task_role_can_only_read_the_catalog() -> None:
