@@ -14,7 +14,7 @@ const statusRegion = document.getElementById("status");
 const errorRegion = document.getElementById("error");
 let renderToken = 0;
 let routed = false;
-let keepStatusUntil = 0;
+let keepStatusOnce = false;
 let statusTimer = null;
 
 // -- announcements ---------------------------------------------------------------------
@@ -22,7 +22,7 @@ let statusTimer = null;
 // persist: the message is about a navigation the app makes next ("Signed in as ..."),
 // so the next page keeps it; any other message goes when the page changes.
 function announce(message, { persist = false } = {}) {
-  if (persist) keepStatusUntil = Date.now() + 1500;
+  if (persist) keepStatusOnce = true;
   clearTimeout(statusTimer);
   statusRegion.textContent = "";
   // Set after a tick, so screen readers announce a repeated message too.
@@ -470,7 +470,7 @@ function viewSignIn(ctx, params) {
     try {
       await auth.signIn(email, password);
       announce(`Signed in as ${auth.email()}.`, { persist: true });
-      location.hash = next.startsWith("#/") ? next : "#/";
+      go(next.startsWith("#/") ? next : "#/");
     } catch (error) {
       if (!ctx.alive()) return;
       formError(form, error);
@@ -548,7 +548,7 @@ function confirmStep(ctx, email, password, delivery) {
 async function finishSignUp(email, password) {
   await auth.signIn(email, password);
   announce(`Welcome! You are signed in as ${email}.`, { persist: true });
-  location.hash = "#/";
+  go("#/");
 }
 
 // -- admin -----------------------------------------------------------------------------
@@ -744,7 +744,7 @@ function deleteSection(product) {
     try {
       await api("DELETE", `/products/${encodeURIComponent(product.id)}`, { auth: "required" });
       announce(`Deleted ${product.name}.`, { persist: true });
-      location.hash = "#/admin";
+      go("#/admin");
     } catch (error) {
       showError(error);
     }
@@ -763,7 +763,9 @@ function route() {
   const ctx = { alive: () => token === renderToken };
   clearError();
   // Keep a message that led here ("Signed in as ..."); drop older ones.
-  if (Date.now() > keepStatusUntil) {
+  if (keepStatusOnce) {
+    keepStatusOnce = false;
+  } else {
     clearTimeout(statusTimer);
     statusRegion.textContent = "";
   }
@@ -805,12 +807,18 @@ function route() {
   delete main.dataset.ready;
 }
 
+// Navigate; re-render when already there (no hashchange would fire).
+function go(hash) {
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+
 function start() {
   document.getElementById("sign-out").addEventListener("click", () => {
     auth.signOut();
     cart.clear();
     announce("You are signed out.", { persist: true });
-    location.hash = "#/";
+    go("#/");
   });
   auth.onChange((_session, message) => {
     updateNav();
