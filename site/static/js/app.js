@@ -1,7 +1,7 @@
 // The storefront: a small hash-routed app (works from any static host, S3 included).
 // Views build DOM with h() and show every API error in words.
 
-import { api, ApiError, describeDetail, describeError } from "./api.js";
+import { api, ApiError, describeError } from "./api.js";
 import { auth } from "./auth.js";
 import { cart } from "./cart.js";
 import { loadConfig } from "./config.js";
