@@ -53,6 +53,10 @@ def create_app() -> Chalice:
     app = StoreApp(app_name=APP_NAME)
     app.api.cors = False  # one origin: CloudFront (AWS) or the storefront proxy (local)
     register(app)
+    from api.import_events import register_import_trigger
+    from catalog_lambda.settings import Settings
+
+    register_import_trigger(app, Settings.from_env())  # uncached: requests read settings later
 
     @app.middleware("http")
     def contract_errors(event: Request, get_response: Callable[[Request], Response]) -> Response:

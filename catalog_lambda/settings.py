@@ -29,6 +29,7 @@ ENV_CURSOR_KEY = "CURSOR_SIGNING_KEY"
 ENV_CURSOR_SECRET_NAME = "CURSOR_SECRET_NAME"
 ENV_VERSION = "APP_VERSION"
 ENV_LAMBDA_NAME = "AWS_LAMBDA_FUNCTION_NAME"
+ENV_IMPORTS_BUCKET = "IMPORTS_BUCKET"
 
 AUTH_MODE_GATEWAY = "gateway"
 AUTH_MODE_LOCAL = "local"
@@ -62,6 +63,8 @@ class Settings:
     cursor_secret_name: str = ""
     version: str = "0.1.0"
     in_lambda: bool = False
+    # The bucket whose imports/ prefix triggers the bulk import; empty: no trigger.
+    imports_bucket: str = ""
 
     def __post_init__(self) -> None:
         for name in ("products_table", "orders_table", "idempotency_table"):
@@ -113,6 +116,7 @@ class Settings:
             cursor_secret_name=env.get(ENV_CURSOR_SECRET_NAME, ""),
             version=env.get(ENV_VERSION, "0.1.0"),
             in_lambda=bool(env.get(ENV_LAMBDA_NAME)) and not env.get("AWS_CHALICE_CLI_MODE"),
+            imports_bucket=env.get(ENV_IMPORTS_BUCKET, ""),
         )
 
 
