@@ -168,7 +168,7 @@ def test_category_sitemap_lists_only_that_category(
 ) -> None:
     tea = make_product(category="tea")
     coffee = make_product(category="coffee")
-    response = requests.get(f"{server}/sitemap.xml", params={"category": "tea", "page": "1"}, timeout=30)
+    response = requests.get(f"{server}/p/sitemap-tea-1.xml", timeout=30)
     assert response.status_code == 200
     root = ET.fromstring(response.content)
     locs = {url.findtext(f"{SITEMAP_NS}loc") for url in root.findall(f"{SITEMAP_NS}url")}
@@ -176,10 +176,10 @@ def test_category_sitemap_lists_only_that_category(
     assert f"{local_stack.site_url}/p/{coffee['id']}" not in locs
 
 
-@pytest.mark.parametrize("query", ["category=tea", "page=1", "category=Bad%20Slug&page=1", "category=tea&page=0",
-                                   "category=tea&page=x"])
-def test_sitemap_refuses_malformed_chunk_requests(server: str, query: str) -> None:
-    assert requests.get(f"{server}/sitemap.xml?{query}", timeout=10).status_code == 404
+@pytest.mark.parametrize("path", ["/p/sitemap-tea-0.xml", "/p/sitemap-tea-x.xml", "/p/sitemap-Tea-1.xml",
+                                  "/p/sitemap--1.xml", "/p/sitemap-tea-999.xml", "/sitemap-tea-1.xml"])
+def test_sitemap_chunks_that_do_not_exist_are_404(server: str, path: str) -> None:
+    assert requests.get(f"{server}{path}", timeout=10).status_code == 404
 
 
 def test_storefront_origin_routes_product_pages_and_sitemap_to_the_container(

@@ -55,18 +55,21 @@ def test_sitemap_becomes_an_index_of_category_chunks_above_the_limit(
     client = client_for(catalog, max_urls=3)
     index = client.get("/sitemap.xml")
     assert ET.fromstring(index.data).tag == f"{NS}sitemapindex"
-    assert locs(index.data, "sitemap") == [f"{BASE}/sitemap.xml?category=coffee&page=1",
-                                           f"{BASE}/sitemap.xml?category=tea&page=1",
-                                           f"{BASE}/sitemap.xml?category=tea&page=2"]
+    chunks = [f"{BASE}/p/sitemap-coffee-1.xml", f"{BASE}/p/sitemap-tea-1.xml", f"{BASE}/p/sitemap-tea-2.xml"]
+    assert locs(index.data, "sitemap") == chunks
     seen: list[str] = []
     with dynamodb_calls() as log:
-        for chunk in ("category=coffee&page=1", "category=tea&page=1", "category=tea&page=2"):
-            response = client.get(f"/sitemap.xml?{chunk}")
+        for chunk in chunks:
+            response = client.get(chunk.removeprefix(BASE))
             assert response.status_code == 200
+            assert response.headers["Cache-Control"] == "public, max-age=3600"
             seen += locs(response.data)
     assert "Scan" not in log.operations
+    # Every product once, and each chunk lists only URLs below its own folder (/p/).
     assert sorted(seen) == sorted(f"{BASE}/p/{p['id']}" for group in seven.values() for p in group)
-    assert locs(client.get("/sitemap.xml?category=tea&page=3").data) == []
+    assert client.get("/p/sitemap-tea-3.xml").status_code == 404
+    assert client.get("/p/sitemap-books-1.xml").status_code == 200  # page 1 exists even when empty
+    assert client.get("/p/sitemap-books-2.xml").status_code == 404
 
 
 def test_product_page_renders_escaped_open_graph_and_json_ld(

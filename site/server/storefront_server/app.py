@@ -20,8 +20,8 @@ PRODUCT_CACHE = "public, max-age=60, stale-while-revalidate=300"
 NOT_FOUND_CACHE = "public, max-age=30"
 SITEMAP_CACHE = "public, max-age=3600"
 NO_STORE = "no-store"
-_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_PAGE = re.compile(r"^[1-9][0-9]{0,5}$")
+# /p/sitemap-<category slug>-<page>.xml: one chunk of the sitemap index.
+_CHUNK = re.compile(r"^sitemap-([a-z0-9]+(?:-[a-z0-9]+)*)-([1-9][0-9]{0,5})\.xml$")
 _MAX_ID_LENGTH = 128
 
 
@@ -59,6 +59,9 @@ def create_app(catalog: sitemap.Catalog | None = None, settings: ServerSettings 
 
     @app.get("/p/<product_id>")
     def product_page(product_id: str) -> BaseResponse:
+        chunk = _CHUNK.match(product_id)
+        if chunk and len(chunk.group(1)) <= 64:
+            return sitemap_chunk(chunk.group(1), int(chunk.group(2)))
         if not product_id or len(product_id) > _MAX_ID_LENGTH:
             abort(404)
         try:
@@ -80,20 +83,20 @@ def create_app(catalog: sitemap.Catalog | None = None, settings: ServerSettings 
         response.set_etag(etag_for(product).strip('"'))
         return response.make_conditional(request)
 
-    @app.get("/sitemap.xml")
-    def sitemap_xml() -> Response:
-        category = request.args.get("category")
-        page = request.args.get("page")
-        limit = server_settings.sitemap_max_urls
-        if category is None and page is None:
-            body = sitemap.root_sitemap(get_catalog(), base_url(), limit)
-        elif category and page and _SLUG.match(category) and len(category) <= 64 and _PAGE.match(page):
-            body = sitemap.category_sitemap(get_catalog(), base_url(), category, int(page), limit)
-        else:
-            abort(404)
+    def xml(body: str) -> Response:
         response = app.response_class(body, mimetype="application/xml")
         response.headers["Cache-Control"] = SITEMAP_CACHE
         return response
+
+    @app.get("/sitemap.xml")
+    def sitemap_xml() -> Response:
+        return xml(sitemap.root_sitemap(get_catalog(), base_url(), server_settings.sitemap_max_urls))
+
+    def sitemap_chunk(category: str, page: int) -> Response:
+        body = sitemap.category_sitemap(get_catalog(), base_url(), category, page, server_settings.sitemap_max_urls)
+        if body is None:
+            abort(404)
+        return xml(body)
 
     @app.errorhandler(404)
     def not_found(_error: Any) -> tuple[str, int, dict[str, str]]:

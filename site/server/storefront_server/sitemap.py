@@ -2,16 +2,17 @@
 
 Up to ``max_urls`` products (the protocol's 50,000 by default) fit one ``urlset``.
 Above that, ``/sitemap.xml`` is a sitemap index naming one child sitemap per
-category chunk (``/sitemap.xml?category=tea&page=2``): the child URLs stay under the
-``/sitemap.xml`` path that CloudFront routes here. Category counts are exact, so the
-index is built from one categories read.
+category chunk, ``/p/sitemap-<category>-<n>.xml``: under ``/p/`` because CloudFront
+routes that path here (with no query string in its cache key), and because a sitemap
+may only list URLs below its own folder, which product pages (``/p/<id>``) are.
+Category counts are exact, so the index is built from one categories read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import chain
 from typing import Any, Protocol
-from urllib.parse import urlencode
 from xml.sax.saxutils import escape
 
 XMLNS = "http://www.sitemaps.org/schemas/sitemap/0.9"
@@ -45,6 +46,10 @@ def product_url(base_url: str, product_id: str) -> str:
     return f"{base_url}/p/{quote(product_id, safe='')}"
 
 
+def chunk_url(base_url: str, category: str, page: int) -> str:
+    return f"{base_url}/p/sitemap-{category}-{page}.xml"
+
+
 def urlset(base_url: str, products: Iterator[dict[str, Any]], max_urls: int) -> str:
     parts = ['<?xml version="1.0" encoding="UTF-8"?>\n', f'<urlset xmlns="{XMLNS}">\n']
     for count, product in enumerate(products):
@@ -61,8 +66,8 @@ def index(base_url: str, categories: list[dict[str, Any]], max_urls: int) -> str
     for category in categories:
         pages = -(-int(category["product_count"]) // max_urls)
         for page in range(1, pages + 1):
-            query = urlencode({"category": category["slug"], "page": page})
-            parts.append(f"<sitemap><loc>{escape(f'{base_url}/sitemap.xml?{query}')}</loc></sitemap>\n")
+            loc = chunk_url(base_url, category["slug"], page)
+            parts.append(f"<sitemap><loc>{escape(loc)}</loc></sitemap>\n")
     parts.append("</sitemapindex>\n")
     return "".join(parts)
 
@@ -75,11 +80,14 @@ def root_sitemap(catalog: Catalog, base_url: str, max_urls: int) -> str:
     return index(base_url, categories, max_urls)
 
 
-def category_sitemap(catalog: Catalog, base_url: str, category: str, page: int, max_urls: int) -> str:
-    """One chunk of one category: products ``(page-1)*max_urls`` onwards, in name order."""
+def category_sitemap(catalog: Catalog, base_url: str, category: str, page: int, max_urls: int) -> str | None:
+    """One chunk of one category: products ``(page-1)*max_urls`` onwards, in name order;
+    None for a chunk past the end (page 1 always exists, empty or not)."""
     products = iter_products(catalog, category)
-    skip = (page - 1) * max_urls
-    for _ in range(skip):
+    for _ in range((page - 1) * max_urls):
         if next(products, None) is None:
-            break
-    return urlset(base_url, products, max_urls)
+            return None
+    first = next(products, None)
+    if first is None:
+        return None if page > 1 else urlset(base_url, iter(()), max_urls)
+    return urlset(base_url, chain([first], products), max_urls)
