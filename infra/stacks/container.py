@@ -4,7 +4,9 @@ ECR repository (scan on push, immutable tags, lifecycle), ECS cluster, a Fargate
 service in the private subnets with a deployment circuit breaker that rolls back, CPU
 target-tracking auto scaling, an internet-facing ALB in the public subnets that only
 CloudFront can use (its origin-facing prefix list, plus a secret header), and a task
-role that can only read the catalog.
+role that can only read the catalog. With a domain (``DomainName`` + ``HostedZoneId``)
+the ALB listens on HTTPS as ``origin.<domain>`` (regional ACM certificate, Route53
+alias); without one it listens on HTTP, as no certificate could name it.
 
 First deploy: the service needs an image. Deploy with ``Bootstrap=true`` (the service
 starts with no tasks), push the image tagged ``ImageTag``, then deploy again with
@@ -15,7 +17,27 @@ from __future__ import annotations
 
 import json
 
-from troposphere import Equals, GetAtt, If, Join, Parameter, Ref, Select, Split, Sub, Template, ec2, ecr, ecs, iam, logs
+from troposphere import (
+    And,
+    Equals,
+    GetAtt,
+    If,
+    Join,
+    Not,
+    Parameter,
+    Ref,
+    Select,
+    Split,
+    Sub,
+    Template,
+    certificatemanager,
+    ec2,
+    ecr,
+    ecs,
+    iam,
+    logs,
+    route53,
+)
 from troposphere import applicationautoscaling as aas
 from troposphere import elasticloadbalancingv2 as elb
 
@@ -86,6 +108,14 @@ def build(cfg: StageConfig) -> Template:
                     "uses the domain, else the edge stack's CloudFront domain once it exists; empty: the "
                     "request's own)",
     ))
+    domain = template.add_parameter(Parameter(
+        "DomainName", Type="String", Default=cfg.domain_name,
+        Description="The storefront's domain; with it, CloudFront reaches the ALB over HTTPS at origin.<domain>",
+    ))
+    zone = template.add_parameter(Parameter(
+        "HostedZoneId", Type="String", Default=cfg.hosted_zone_id, Description="Route53 hosted zone of DomainName",
+    ))
+    template.add_condition("HttpsOrigin", And(Not(Equals(Ref(domain), "")), Not(Equals(Ref(zone), ""))))
     prefix_list = template.add_parameter(Parameter(
         "CloudFrontPrefixListId", Type="String", AllowedPattern=r"pl-[0-9a-f]+",
         Description="Managed prefix list com.amazonaws.global.cloudfront.origin-facing in this region "
@@ -197,10 +227,10 @@ def build(cfg: StageConfig) -> Template:
         Tags=tags(cfg),
     ))
     alb_sg = template.add_resource(ec2.SecurityGroup(
-        "LoadBalancerSecurityGroup", VpcId=vpc, GroupDescription="ALB: HTTP from CloudFront only",
+        "LoadBalancerSecurityGroup", VpcId=vpc, GroupDescription="ALB: CloudFront only",
         SecurityGroupIngress=[ec2.SecurityGroupRule(
-            IpProtocol="tcp", FromPort=80, ToPort=80, SourcePrefixListId=Ref(prefix_list),
-            Description="HTTP from CloudFront's origin-facing addresses",
+            IpProtocol="tcp", FromPort=If("HttpsOrigin", 443, 80), ToPort=If("HttpsOrigin", 443, 80),
+            SourcePrefixListId=Ref(prefix_list), Description="From CloudFront's origin-facing addresses",
         )],
         SecurityGroupEgress=[ec2.SecurityGroupRule(
             IpProtocol="tcp", FromPort=CONTAINER_PORT, ToPort=CONTAINER_PORT,
@@ -248,18 +278,34 @@ def build(cfg: StageConfig) -> Template:
         TargetGroupAttributes=[elb.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value="30")],
         Tags=tags(cfg),
     ))
+    origin_name = Sub("origin.${DomainName}")
+    certificate = template.add_resource(certificatemanager.Certificate(
+        "OriginCertificate", Condition="HttpsOrigin", DomainName=origin_name, ValidationMethod="DNS",
+        DomainValidationOptions=[certificatemanager.DomainValidationOption(
+            DomainName=origin_name, HostedZoneId=Ref(zone))],
+        Tags=tags(cfg),
+    ))
+    template.add_resource(route53.RecordSetType(
+        "OriginRecord", Condition="HttpsOrigin", HostedZoneId=Ref(zone), Name=origin_name, Type="A",
+        AliasTarget=route53.AliasTarget(DNSName=GetAtt(alb, "DNSName"),
+                                        HostedZoneId=GetAtt(alb, "CanonicalHostedZoneID")),
+    ))
     listener = template.add_resource(checkov_skip(
         elb.Listener(
-            "HttpListener",
+            "OriginListener",
             LoadBalancerArn=Ref(alb),
-            Port=80,
-            Protocol="HTTP",
+            Port=If("HttpsOrigin", 443, 80),
+            Protocol=If("HttpsOrigin", "HTTPS", "HTTP"),
+            Certificates=If("HttpsOrigin", [elb.Certificate(CertificateArn=Ref(certificate))],
+                            Ref("AWS::NoValue")),
+            SslPolicy=If("HttpsOrigin", "ELBSecurityPolicy-TLS13-1-2-2021-06", Ref("AWS::NoValue")),
             DefaultActions=[elb.Action(Type="fixed-response", FixedResponseConfig=elb.FixedResponseConfig(
                 StatusCode="403", ContentType="text/plain", MessageBody="forbidden"))],
         ),
-        ("CKV_AWS_2", "only CloudFront reaches this listener (origin-facing prefix list + secret header); "
-                      "viewers get HTTPS at CloudFront. HTTPS to the origin needs a custom domain: follow-up"),
-        ("CKV_AWS_103", "same listener: plain HTTP from CloudFront, no TLS policy to set"),
+        ("CKV_AWS_2", "HTTPS (TLS 1.2+, origin.<domain> certificate) whenever the stage has a domain; plain "
+                      "HTTP only without one, when no certificate can name the ALB. Either way only CloudFront "
+                      "reaches it (origin-facing prefix list + secret header) and viewers get HTTPS"),
+        ("CKV_AWS_103", "same listener: TLS 1.2+ policy with a domain; no TLS to configure without one"),
     ))
     rule = template.add_resource(elb.ListenerRule(
         "ForwardFromCloudFront",
@@ -320,6 +366,9 @@ def build(cfg: StageConfig) -> Template:
     ))
 
     export(template, cfg, "LoadBalancerDnsName", "alb-dns-name", GetAtt(alb, "DNSName"), "ALB DNS name")
+    export(template, cfg, "OriginDomainName", "alb-origin-domain",
+           If("HttpsOrigin", origin_name, GetAtt(alb, "DNSName")),
+           "Where CloudFront reaches the ALB: origin.<domain> (HTTPS) or the ALB's DNS name (HTTP)")
     export(template, cfg, "LoadBalancerFullName", "alb-full-name", GetAtt(alb, "LoadBalancerFullName"),
            "ALB name for CloudWatch metrics")
     export(template, cfg, "RepositoryUri", "ecr-repository-uri", GetAtt(repo, "RepositoryUri"), "ECR repository")

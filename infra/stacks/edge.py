@@ -6,7 +6,8 @@ Behaviours (the browser sees one origin, as locally):
 - ``/api/*``   -> API Gateway. Chalice's stage is named ``api``, so /api/products
   reaches the route /products with no rewriting. Never cached, Authorization forwarded.
 - ``/p/*``, ``/sitemap.xml`` -> the ALB of the container stack, with the origin-verify
-  header the ALB requires.
+  header the ALB requires; over HTTPS to ``origin.<domain>`` when the stage has a
+  domain, else over HTTP to the ALB's own name.
 
 The web ACL and the certificate come from the edge-global stack (us-east-1) as
 parameters; ``python -m infra deploy`` fills them in from that stack's outputs.
@@ -90,6 +91,7 @@ def build(cfg: StageConfig) -> Template:
     ))
     template.add_condition("HasDomain", And(Not(Equals(Ref(domain), "")), Not(Equals(Ref(certificate), ""))))
     template.add_condition("HasZone", And(Condition("HasDomain"), Not(Equals(Ref(zone), ""))))
+    template.add_condition("HttpsOrigin", And(Not(Equals(Ref(domain), "")), Not(Equals(Ref(zone), ""))))
 
     site = template.add_resource(private_bucket(
         "SiteBucket", cfg, Sub(site_bucket_name(cfg.stage, ACCOUNT, REGION)),
@@ -195,8 +197,14 @@ def build(cfg: StageConfig) -> Template:
                         OriginProtocolPolicy="https-only", OriginSSLProtocols=["TLSv1.2"]),
                 ),
                 cloudfront.Origin(
-                    Id="pages", DomainName=import_value(cfg, "alb-dns-name"),
-                    CustomOriginConfig=cloudfront.CustomOriginConfig(OriginProtocolPolicy="http-only", HTTPPort=80),
+                    Id="pages", DomainName=import_value(cfg, "alb-origin-domain"),
+                    # Same condition as the container stack's listener: HTTPS with a domain.
+                    CustomOriginConfig=If(
+                        "HttpsOrigin",
+                        cloudfront.CustomOriginConfig(OriginProtocolPolicy="https-only", HTTPSPort=443,
+                                                      OriginSSLProtocols=["TLSv1.2"]),
+                        cloudfront.CustomOriginConfig(OriginProtocolPolicy="http-only", HTTPPort=80),
+                    ),
                     OriginCustomHeaders=[cloudfront.OriginCustomHeader(
                         HeaderName=ORIGIN_HEADER, HeaderValue=origin_secret_reference(cfg))],
                 ),

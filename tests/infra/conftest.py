@@ -16,17 +16,24 @@ from typing import Any
 import pytest
 
 from infra import lint
-from infra.config import STAGES, stage_config
+from infra.config import STAGES, StageConfig, stage_config
 from infra.synth import synth
 from tests.conftest import free_port
 
 
+# A stage with a custom domain takes the other branch of every domain condition
+# (certificates, DNS records, HTTPS to the origin), so it is linted and scanned too.
+DOMAIN_VARIANT = StageConfig(stage="dev", domain_name="shop.example.com", hosted_zone_id="Z0123456789ABCDEFGHIJ")
+
+
 @pytest.fixture(scope="session")
 def synth_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every stage's templates, as ``python -m infra synth`` writes them: ROOT/<stage>/<stack>.json."""
+    """Every stage's templates, as ``python -m infra synth`` writes them: ROOT/<stage>/<stack>.json,
+    plus ROOT/dev-with-domain/."""
     root = tmp_path_factory.mktemp("synth")
     for stage in sorted(STAGES):
         synth(stage_config(stage), root / stage)
+    synth(DOMAIN_VARIANT, root / "dev-with-domain")
     return root
 
 

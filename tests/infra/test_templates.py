@@ -194,7 +194,7 @@ def test_cloudfront_routes_api_pages_and_static_files() -> None:
     assert "OriginPath" not in origins["api"]
     assert origins["api"]["DomainName"] == {"Fn::Sub": "${RestApiId}.execute-api.${AWS::Region}.amazonaws.com"}
     assert origins["api"]["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
-    assert origins["pages"]["DomainName"] == {"Fn::ImportValue": "store-dev-alb-dns-name"}
+    assert origins["pages"]["DomainName"] == {"Fn::ImportValue": "store-dev-alb-origin-domain"}
     assert origins["pages"]["OriginCustomHeaders"][0]["HeaderName"] == "X-Origin-Verify"
     assert "OriginAccessControlId" in origins["site"]
     assert config["WebACLId"] == {"Ref": "WebAclArn"}
@@ -276,11 +276,28 @@ def test_alb_accepts_only_cloudfront() -> None:
     template = build("container")
     sg = template["Resources"]["LoadBalancerSecurityGroup"]["Properties"]
     assert [r.get("SourcePrefixListId") for r in sg["SecurityGroupIngress"]] == [{"Ref": "CloudFrontPrefixListId"}]
-    listener = template["Resources"]["HttpListener"]["Properties"]
+    listener = template["Resources"]["OriginListener"]["Properties"]
     assert listener["DefaultActions"][0]["FixedResponseConfig"]["StatusCode"] == "403"
     rule = template["Resources"]["ForwardFromCloudFront"]["Properties"]
     assert rule["Conditions"][0]["HttpHeaderConfig"]["Values"] == [
         "{{resolve:secretsmanager:store/dev/origin-verify:SecretString}}"]
+
+
+def test_origin_is_https_whenever_the_stage_has_a_domain() -> None:
+    cfg = StageConfig(stage="dev", domain_name="shop.example.com", hosted_zone_id="Z0000000000000")
+    container = stack_spec("container").build(cfg).to_dict()
+    listener = container["Resources"]["OriginListener"]["Properties"]
+    assert listener["Protocol"] == {"Fn::If": ["HttpsOrigin", "HTTPS", "HTTP"]}
+    assert listener["SslPolicy"]["Fn::If"][1].startswith("ELBSecurityPolicy-TLS13")
+    assert container["Resources"]["OriginCertificate"]["Condition"] == "HttpsOrigin"
+    assert container["Parameters"]["DomainName"]["Default"] == "shop.example.com"
+    edge = stack_spec("edge").build(cfg).to_dict()
+    # Both stacks derive the same condition from the same two parameters.
+    assert edge["Conditions"]["HttpsOrigin"] == container["Conditions"]["HttpsOrigin"]
+    (dist,) = resources(edge, "AWS::CloudFront::Distribution").values()
+    pages = next(o for o in dist["Properties"]["DistributionConfig"]["Origins"] if o["Id"] == "pages")
+    https, http = pages["CustomOriginConfig"]["Fn::If"][1:]
+    assert https["OriginProtocolPolicy"] == "https-only" and http["OriginProtocolPolicy"] == "http-only"
 
 
 # --- names shared with the app ----------------------------------------------------------
