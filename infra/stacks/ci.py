@@ -71,8 +71,9 @@ def code_deploy_policy(cfg: StageConfig) -> dict[str, Any]:
     state_bucket = Sub("arn:${AWS::Partition}:s3:::${Bucket}",
                        Bucket={"Fn::ImportValue": export_name(cfg.stage, "chalice-state-bucket")})
     site_bucket = Sub(f"arn:{PARTITION}:s3:::{site_bucket_name(cfg.stage, ACCOUNT, REGION)}")
-    distribution = Sub(f"arn:{PARTITION}:cloudfront::{ACCOUNT}:distribution/${{Id}}",
-                       Id={"Fn::ImportValue": export_name(cfg.stage, "distribution-id")})
+    # Any distribution of the account: importing edge's id would make the ci stack wait for
+    # edge, and the bootstrap creates the CI roles first. The action only invalidates caches.
+    distribution = Sub(f"arn:{PARTITION}:cloudfront::{ACCOUNT}:distribution/*")
     repo = Sub(f"arn:{PARTITION}:ecr:{REGION}:{ACCOUNT}:repository/{repository_name(cfg)}")
     service = Sub(f"arn:{PARTITION}:ecs:{REGION}:{ACCOUNT}:service/{cluster_name(cfg)}/{service_name(cfg)}")
     task_roles = Sub(f"arn:{PARTITION}:iam::{ACCOUNT}:role/{cfg.prefix}-site-server-*")

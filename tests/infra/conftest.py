@@ -20,7 +20,6 @@ from infra.config import STAGES, StageConfig, stage_config
 from infra.synth import synth
 from tests.conftest import free_port
 
-
 # A stage with a custom domain takes the other branch of every domain condition
 # (certificates, DNS records, HTTPS to the origin), so it is linted and scanned too.
 DOMAIN_VARIANT = StageConfig(stage="dev", domain_name="shop.example.com", hosted_zone_id="Z0123456789ABCDEFGHIJ")

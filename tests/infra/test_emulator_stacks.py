@@ -9,8 +9,8 @@ template-as-data tests only (the README's "Infrastructure" section lists both se
 Stacks created here: network, data, container, observability, ci. Not created: auth
 (moto answers 500 on GetAtt of a skipped Cognito pool), edge-global and edge (same for
 WAFv2 and CloudFront), secrets (moto's KMS CloudFormation handler rejects standard
-Key/Value tags). The container stack imports the secrets key's ARN and the ci stack the
-distribution id, so a stand-in stack exports those two names.
+Key/Value tags). The container stack imports the secrets key's ARN, so a stand-in stack
+exports that name.
 """
 
 from __future__ import annotations
@@ -199,10 +199,9 @@ class Lookups:
 
 
 def _stand_in_stack(cfn: Any, stage: str) -> None:
-    """Exports of the stacks moto cannot create (secrets, edge) that the others import."""
+    """Exports of the stack moto cannot create (secrets) that the others import."""
     exports = {
         "secrets-key-arn": f"arn:aws:kms:{REGION}:123456789012:key/00000000-0000-0000-0000-000000000000",
-        "distribution-id": "E2STANDIN00000",
     }
     template = {
         "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},

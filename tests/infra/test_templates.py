@@ -318,6 +318,13 @@ def test_names_match_the_app_and_the_local_stack() -> None:
     assert build("auth")["Resources"]["UserPool"]["Properties"]["UserPoolName"] == bootstrap.pool_name("dev")
 
 
+def test_ci_roles_can_exist_before_the_edge_and_container_stacks() -> None:
+    """The bootstrap creates the CI roles right after secrets, network, data and auth."""
+    text = json.dumps(build("ci"))
+    imports = {part.split('"')[0] for part in text.split('{"Fn::ImportValue": "')[1:]}
+    assert imports <= {"store-dev-chalice-state-bucket"}
+
+
 def test_imports_only_name_exports_of_earlier_stacks() -> None:
     cfg = stage_config("dev")
     exported: set[str] = set()
