@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urljoin
 
 import jwt
 import pytest
@@ -329,11 +330,13 @@ def test_admin_routes_need_a_token_then_the_admin_group(
     product = make_product()
     url = path.replace("{id}", product["id"])
     payload = {"delta": 1} if url.endswith("/stock") else body()
+    written = NothingWritten(anon, payload)
     response = anon.request(method, url, payload)
     assert_error(response, 401, "unauthorized")
     assert "Bearer" in response.headers.get("WWW-Authenticate", "")
     assert_error(shopper.request(method, url, payload), 403, "forbidden")
     assert admin.get(f"/products/{product['id']}").json() == product
+    written.check()
 
 
 # -- the order of checks: 401, 403, 400, then 404 / 409 / 412 -----------------------------
@@ -392,7 +395,8 @@ def test_admin_creates_a_product(admin: ApiClient, anon: ApiClient) -> None:
         assert set(product) == PRODUCT_FIELDS
         assert {k: product[k] for k in product_body} == product_body
         assert product["version"] == 1
-        assert response.headers["Location"].endswith(f"/products/{product['id']}")
+        assert urljoin(f"{admin.base_url}/products", response.headers["Location"]) == \
+            f"{admin.base_url}/products/{product['id']}"
         fetched = anon.get(f"/products/{product['id']}")
         assert fetched.json() == product
         assert fetched.headers["ETag"] == response.headers["ETag"]
@@ -400,6 +404,26 @@ def test_admin_creates_a_product(admin: ApiClient, anon: ApiClient) -> None:
         assert [p["id"] for p in walk(anon, q=name_word(product_body))] == [product["id"]]
     finally:
         admin.delete(f"/products/{product['id']}")
+
+
+@pytest.mark.parametrize("origin", ["api", pytest.param("storefront", marks=pytest.mark.xfail(
+    strict=True, reason="Location is '/products/<id>', which from the storefront origin (and CloudFront) "
+    "misses the /api prefix; a relative 'products/<id>' would fit both, but "
+    "test_storefront_proxy.py asserts the current value: for the lead to decide"))])
+def test_the_location_header_leads_to_the_product(local_stack: LocalStack, admin_token: str, origin: str) -> None:
+    # The storefront origin serves the API under /api (as CloudFront does in AWS): the
+    # Location must lead to the product from whichever origin the client used.
+    base = local_stack.api_url if origin == "api" else f"{local_stack.site_url}/api"
+    client = ApiClient(base, admin_token)
+    response = client.post("/products", body())
+    assert response.status_code == 201, response.text
+    product = response.json()
+    try:
+        url = urljoin(f"{base}/products", response.headers["Location"])
+        assert url == f"{base}/products/{product['id']}"
+        assert requests.get(url, timeout=10).json() == product
+    finally:
+        client.delete(f"/products/{product['id']}")
 
 
 def test_a_duplicate_sku_is_a_409_and_nothing_is_written(
