@@ -46,6 +46,16 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 def cmd_lint(args: argparse.Namespace) -> int:
     from infra import lint
+
+    try:
+        return _lint(args)
+    except lint.LintError as error:
+        print(f"lint failed: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _lint(args: argparse.Namespace) -> int:
+    from infra import lint
     from infra.synth import synth
 
     with tempfile.TemporaryDirectory(prefix="store-infra-") as scratch:

@@ -120,6 +120,9 @@ def code_deploy_policy(cfg: StageConfig) -> dict[str, Any]:
 
 def infra_deploy_policy(cfg: StageConfig, exec_role: iam.Role) -> dict[str, Any]:
     stacks = Sub(f"arn:{PARTITION}:cloudformation:*:{ACCOUNT}:stack/{cfg.prefix}-*/*")
+    state_bucket = Sub("arn:${AWS::Partition}:s3:::${Bucket}",
+                       Bucket={"Fn::ImportValue": export_name(cfg.stage, "chalice-state-bucket")})
+    service = Sub(f"arn:{PARTITION}:ecs:{REGION}:{ACCOUNT}:service/{cluster_name(cfg)}/{service_name(cfg)}")
     return policy_document(
         statement("DriveStageStacks", [
             "cloudformation:CreateChangeSet", "cloudformation:DeleteChangeSet", "cloudformation:DescribeChangeSet",
@@ -131,6 +134,12 @@ def infra_deploy_policy(cfg: StageConfig, exec_role: iam.Role) -> dict[str, Any]
         ], "*"),
         statement("HandOverExecutionRole", ["iam:PassRole"], [GetAtt(exec_role, "Arn")],
                   {"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}}),
+        # Parameter look-ups of python -m infra deploy: the REST API id in Chalice's saved
+        # state, the image the service runs now.
+        statement("ReadChaliceState", ["s3:GetObject", "s3:ListBucket"],
+                  [state_bucket, Sub("${Arn}/*", Arn=state_bucket)]),
+        statement("ReadRunningService", ["ecs:DescribeServices"], [service]),
+        statement("ReadTaskDefinitions", ["ecs:DescribeTaskDefinition"], "*"),
     )
 
 
