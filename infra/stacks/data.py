@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.models import Model
-from troposphere import FindInMap, GetAtt, Ref, Sub, Template, dynamodb
+from troposphere import GetAtt, Ref, Sub, Template, dynamodb
 
 from catalog_lambda.models import IDEMPOTENCY_KEY_ATTR, IDEMPOTENCY_TTL_ATTR, TABLE_SHAPES
 from infra.config import StageConfig, logs_bucket_name, state_bucket_name, table_name
@@ -155,10 +155,22 @@ def table_resource(logical_id: str, cfg: StageConfig, table: str, shape: TableSh
     return resource
 
 
+def _legacy_elb_statement(cfg: StageConfig) -> list[dict[str, Any]]:
+    """Regions older than the log-delivery principal also need their ELB account (none for newer ones)."""
+    account = ELB_LOG_ACCOUNTS.get(cfg.region)
+    if account is None:
+        return []
+    return [{
+        "Sid": "AlbAccessLogsLegacyRegion",
+        "Effect": "Allow",
+        "Principal": {"AWS": Sub(f"arn:{PARTITION}:iam::{account}:root")},
+        "Action": "s3:PutObject",
+        "Resource": Sub(f"${{AccessLogsBucket.Arn}}/alb/AWSLogs/{ACCOUNT}/*"),
+    }]
+
+
 def build(cfg: StageConfig) -> Template:
     template = new_template(cfg, "data", "DynamoDB tables, Chalice state bucket, access-log bucket")
-    template.add_mapping("ElbLogAccounts", {region: {"Account": account}
-                                            for region, account in sorted(ELB_LOG_ACCOUNTS.items())})
 
     for table, shape in table_shapes().items():
         logical = f"{table.capitalize()}Table"
@@ -185,14 +197,7 @@ def build(cfg: StageConfig) -> Template:
             "Resource": Sub("${AccessLogsBucket.Arn}/s3/*"),
             "Condition": {"StringEquals": {"aws:SourceAccount": Ref("AWS::AccountId")}},
         },
-        {
-            "Sid": "AlbAccessLogsLegacyRegions",
-            "Effect": "Allow",
-            "Principal": {"AWS": Sub(f"arn:{PARTITION}:iam::${{ElbAccount}}:root", ElbAccount=FindInMap(
-                "ElbLogAccounts", Ref("AWS::Region"), "Account"))},
-            "Action": "s3:PutObject",
-            "Resource": Sub(f"${{AccessLogsBucket.Arn}}/alb/AWSLogs/{ACCOUNT}/*"),
-        },
+        *_legacy_elb_statement(cfg),
         {
             "Sid": "AlbAccessLogs",
             "Effect": "Allow",

@@ -3,6 +3,10 @@
 Alarms: API Gateway 5xx count and p99 latency, the API Lambda's errors and throttles,
 DynamoDB read/write throttle events per table, ALB and target 5xx counts. Every alarm
 notifies one SNS topic (with an optional email subscription).
+
+API Gateway metrics are keyed by the REST API's name, which Chalice sets to the app's
+name (``store``) in every stage: keep each stage in its own account (or region), or
+the API alarms of two stages would watch the same metrics.
 """
 
 from __future__ import annotations
