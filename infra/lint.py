@@ -50,11 +50,16 @@ class CheckovReport:
 
 
 def cfn_lint(paths: Iterable[Path], regions: Iterable[str] = ("us-east-1",)) -> list[Finding]:
-    from cfnlint.api import ManualArgs, lint
+    from cfnlint.api import decode_str
+    from cfnlint.config import ConfigMixIn
+    from cfnlint.runner import Runner
 
+    # One runner for every template: loading the rules is most of cfn-lint's cost.
+    runner = Runner(ConfigMixIn(regions=list(regions)))
     findings = []
     for path in sorted(paths):
-        matches = lint(path.read_text(encoding="utf-8"), config=ManualArgs(regions=list(regions)))
+        template, errors = decode_str(path.read_text(encoding="utf-8"))
+        matches = list(errors) if errors or template is None else list(runner.validate_template(template))
         for match in matches:
             rule_id = str(match.rule.id)
             severity = {"E": "error", "W": "warning"}.get(rule_id[:1], "info")
