@@ -38,7 +38,7 @@ def get_product(ctx: Ctx) -> Response:
 def create_product(ctx: Ctx) -> Response:
     product = catalog_service().create_product(ctx.json())
     return json_response(
-        product, 201, {"ETag": etag_for(product), "Location": f"/products/{product['id']}"}
+        product, 201, {"ETag": etag_for(product), "Location": f"products/{product['id']}"}
     )
 
 

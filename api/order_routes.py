@@ -14,7 +14,7 @@ from catalog_lambda.services import order_service
 def place_order(ctx: Ctx) -> Response:
     order = order_service().place_order(ctx.user.sub, ctx.header("idempotency-key"), ctx.json(),
                                         ctx.request.lambda_context, on_placed=lambda _order: order_placed())
-    return json_response(order, 201, {"Location": f"/orders/{order['id']}"})
+    return json_response(order, 201, {"Location": f"orders/{order['id']}"})
 
 
 @route("/orders", "GET", USER)

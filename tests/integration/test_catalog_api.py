@@ -406,10 +406,7 @@ def test_admin_creates_a_product(admin: ApiClient, anon: ApiClient) -> None:
         admin.delete(f"/products/{product['id']}")
 
 
-@pytest.mark.parametrize("origin", ["api", pytest.param("storefront", marks=pytest.mark.xfail(
-    strict=True, reason="Location is '/products/<id>', which from the storefront origin (and CloudFront) "
-    "misses the /api prefix; a relative 'products/<id>' would fit both, but "
-    "test_storefront_proxy.py asserts the current value: for the lead to decide"))])
+@pytest.mark.parametrize("origin", ["api", "storefront"])
 def test_the_location_header_leads_to_the_product(local_stack: LocalStack, admin_token: str, origin: str) -> None:
     # The storefront origin serves the API under /api (as CloudFront does in AWS): the
     # Location must lead to the product from whichever origin the client used.

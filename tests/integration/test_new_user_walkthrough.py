@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urljoin
 
 import boto3
 import jwt
@@ -209,7 +210,7 @@ def test_a_new_user_can_start_use_and_stop_the_stack(walkthrough: Walkthrough) -
                             headers={"Authorization": f"Bearer {make_token}"})
     assert created.status_code == 201, created.text
     product_id = created.json()["id"]
-    assert requests.get(f"{run.api}{created.headers['Location'][created.headers['Location'].index('/products'):]}",
+    assert requests.get(urljoin(f"{run.api}/products", created.headers["Location"]),
                         timeout=10).json()["id"] == product_id
 
     listed = requests.get(f"{run.api}/products", params={"q": word}, timeout=10).json()

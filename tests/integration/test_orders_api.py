@@ -60,7 +60,8 @@ def test_can_place_an_order_capturing_names_and_prices(
         {"product_id": b["id"], "name": b["name"], "quantity": 1, "unit_price_cents": 1000},
     ]
     assert order["created_at"].endswith("Z")
-    assert response.headers["Location"] == f"/orders/{order['id']}"
+    # Relative, so it resolves under whichever prefix the client used (/api via CloudFront).
+    assert response.headers["Location"] == f"orders/{order['id']}"
     assert stock_of(anon, a["id"]) == 3 and stock_of(anon, b["id"]) == 2
     assert shopper.get(f"/orders/{order['id']}").json() == order
 
