@@ -83,7 +83,8 @@ def code_deploy_policy(cfg: StageConfig) -> dict[str, Any]:
         statement("UpdateFunctions", [
             "lambda:AddPermission", "lambda:GetFunction", "lambda:GetFunctionConfiguration", "lambda:GetPolicy",
             "lambda:ListTags", "lambda:ListVersionsByFunction", "lambda:PublishVersion", "lambda:RemovePermission",
-            "lambda:TagResource", "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration",
+            "lambda:TagResource", "lambda:UntagResource", "lambda:UpdateFunctionCode",
+            "lambda:UpdateFunctionConfiguration",
         ], functions),
         statement("UpdateRestApi", ["apigateway:GET", "apigateway:PATCH", "apigateway:POST", "apigateway:PUT"], [
             Sub(f"arn:{PARTITION}:apigateway:{REGION}::/restapis"),
