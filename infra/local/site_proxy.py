@@ -46,6 +46,13 @@ COGNITO_PUBLIC_TARGETS = frozenset(
 )
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
                         "transfer-encoding", "upgrade", "proxy-connection"})
+# The production Content-Security-Policy (infra/stacks/edge.py), with connect-src
+# 'self' since Cognito is same-origin here: the storefront runs under the same rules
+# locally (no inline scripts or styles), and the browser tests see any violation.
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'", "img-src 'self' https: data:", "style-src 'self'", "script-src 'self'",
+    "connect-src 'self'", "frame-ancestors 'none'", "base-uri 'self'", "form-action 'self'", "object-src 'none'",
+])
 TYPES = {".js": "text/javascript; charset=utf-8", ".mjs": "text/javascript; charset=utf-8",
          ".css": "text/css; charset=utf-8", ".html": "text/html; charset=utf-8",
          ".json": "application/json", ".svg": "image/svg+xml", ".txt": "text/plain; charset=utf-8",
@@ -142,12 +149,14 @@ class SiteHandler(BaseHTTPRequestHandler):
             return
         body = target.read_bytes()
         content_type = TYPES.get(target.suffix) or mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-        self._send(200, body, {"Content-Type": content_type, "Cache-Control": "no-cache"})
+        self._send(200, body, {"Content-Type": content_type, "Cache-Control": "no-cache",
+                               "Content-Security-Policy": CONTENT_SECURITY_POLICY})
 
     def _not_found(self) -> None:
         page = self.config.static_dir / "404.html"
         body = page.read_bytes() if page.is_file() else b"not found\n"
-        self._send(404, body, {"Content-Type": "text/html; charset=utf-8"})
+        self._send(404, body, {"Content-Type": "text/html; charset=utf-8",
+                               "Content-Security-Policy": CONTENT_SECURITY_POLICY})
 
     # -- proxying ----------------------------------------------------------------------
 
@@ -205,6 +214,8 @@ class SiteHandler(BaseHTTPRequestHandler):
             out_headers = [(k, v) for k, v in response.getheaders()
                            if k.lower() not in HOP_BY_HOP and k.lower() not in ("content-length", "date", "server")]
             head_length = response.getheader("Content-Length")
+            if not api and response.getheader("Content-Security-Policy") is None:
+                out_headers.append(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
             status = response.status
         except (OSError, http.client.HTTPException) as error:
             self.log_error("upstream %s failed: %s", base_url, error)

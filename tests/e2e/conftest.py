@@ -88,11 +88,14 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # The local origin sends the production Content-Security-Policy: a violation fails the test.
+    page.on("console", lambda message: errors.append(message.text)
+            if "Content Security Policy" in message.text else None)
     try:
         yield page
     finally:
         context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
+    assert not errors, f"uncaught errors or CSP violations in the page: {errors}"
 
 
 @pytest.fixture

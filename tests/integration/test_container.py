@@ -191,6 +191,7 @@ def test_storefront_origin_routes_product_pages_and_sitemap_to_the_container(
     assert page.status_code == 200
     assert parse(page.text).h1 == "Routed Through The Storefront"
     assert page.headers["ETag"] and "max-age=60" in page.headers["Cache-Control"]
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
     missing = requests.get(f"{site}/p/nope", timeout=10)
     assert missing.status_code == 404 and parse(missing.text).h1 == "Page not found"
     sitemap = requests.get(f"{site}/sitemap.xml", timeout=30)

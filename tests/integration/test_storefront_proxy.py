@@ -57,6 +57,7 @@ def test_serves_the_static_storefront(site: str, path: str, content_type: str) -
     response = requests.get(f"{site}{path}", timeout=10)
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith(content_type)
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     head = requests.head(f"{site}{path}", timeout=10)
     assert head.status_code == 200 and head.content == b""
     assert head.headers["Content-Length"] == str(len(response.content))
@@ -85,7 +86,7 @@ def test_api_writes_pass_method_headers_and_body(site: str, admin_token: str) ->
     assert created.status_code == 201, created.text
     product = created.json()
     try:
-        assert created.headers["Location"] == f"/products/{product['id']}"
+        assert created.headers["Location"] == f"products/{product['id']}"
         etag = created.headers["ETag"]
         assert admin.get(f"/products/{product['id']}", headers={"If-None-Match": etag}).status_code == 304
         stale = admin.put(f"/products/{product['id']}", {**body, "name": "Renamed"}, headers={"If-Match": '"999-0"'})
