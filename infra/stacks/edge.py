@@ -53,7 +53,7 @@ CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"  # every CloudFront distribution's alias z
 ALB_PATHS = ("/p/*", "/sitemap.xml")
 
 
-def _csp(cfg: StageConfig) -> str:
+def content_security_policy(cfg: StageConfig) -> str:
     # The storefront signs in against Cognito directly (InitiateAuth), so connect-src
     # must allow the regional Cognito endpoint besides its own origin.
     return "; ".join([
@@ -117,7 +117,7 @@ def build(cfg: StageConfig) -> Template:
                     ReferrerPolicy="strict-origin-when-cross-origin", Override=True),
                 XSSProtection=cloudfront.XSSProtection(Protection=True, ModeBlock=True, Override=True),
                 ContentSecurityPolicy=cloudfront.ContentSecurityPolicy(
-                    ContentSecurityPolicy=_csp(cfg), Override=False),
+                    ContentSecurityPolicy=content_security_policy(cfg), Override=False),
             ),
         ),
     ))

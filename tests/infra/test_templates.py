@@ -357,3 +357,19 @@ def test_checkov_skips_in_templates_all_carry_a_reason() -> None:
             for resource in spec.build(stage_config(stage)).to_dict()["Resources"].values():
                 for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
                     assert skip["id"].startswith("CKV") and len(skip["comment"]) > 20
+
+
+def test_local_storefront_origin_sends_the_production_csp() -> None:
+    """infra/local/site_proxy.py copies the edge's CSP; only connect-src differs (Cognito is same-origin there)."""
+    from infra.local.site_proxy import CONTENT_SECURITY_POLICY
+    from infra.stacks.edge import content_security_policy
+
+    def directives(policy: str) -> dict[str, str]:
+        return {d.split(" ", 1)[0]: d for d in policy.split("; ")}
+
+    production = directives(content_security_policy(stage_config("prod")))
+    local = directives(CONTENT_SECURITY_POLICY)
+    assert set(production) == set(local)
+    assert {k: v for k, v in production.items() if k != "connect-src"} == \
+        {k: v for k, v in local.items() if k != "connect-src"}
+    assert production["connect-src"].startswith(local["connect-src"])
