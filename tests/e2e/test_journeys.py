@@ -286,6 +286,9 @@ def test_storefront_works_by_keyboard_and_on_a_phone(
     # The first Tab reaches the skip link; the search box, results and buttons follow by keyboard.
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    assert page.locator("main").get_attribute("data-view") == "home"
     page.get_by_label("Search products").focus()
     page.keyboard.type(word, delay=20)
     expect(page.locator(".product-card")).to_have_count(1)

@@ -814,6 +814,11 @@ function go(hash) {
 }
 
 function start() {
+  // The skip link must not become a route ("#main"): it only moves focus.
+  document.querySelector(".skip-link").addEventListener("click", (event) => {
+    event.preventDefault();
+    main.focus();
+  });
   document.getElementById("sign-out").addEventListener("click", () => {
     auth.signOut();
     cart.clear();
