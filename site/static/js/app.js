@@ -121,7 +121,14 @@ async function viewHome(ctx, params) {
     list.setAttribute("aria-busy", "true");
     more.disabled = true;
     try {
-      const { body } = await api("GET", `/products?${query}`);
+      let { body } = await api("GET", `/products?${query}`);
+      // A search page may come back empty with a cursor (its window of the name index
+      // held no match): follow it a few times rather than show "no products" too early.
+      for (let hops = 0; !body.items.length && body.next_cursor && hops < 5; hops += 1) {
+        if (!ctx.alive() || seq !== state.seq) return;
+        query.set("cursor", body.next_cursor);
+        ({ body } = await api("GET", `/products?${query}`));
+      }
       if (!ctx.alive() || seq !== state.seq) return; // a newer search has started
       if (!append) clear(list);
       for (const product of body.items) list.append(productCard(product));
