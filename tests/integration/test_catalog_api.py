@@ -276,7 +276,7 @@ def bad_tokens(admin_token: str) -> dict[str, str]:
         "other-rsa-key": _resign(admin_token, other_key),
         "alg-none": _unsigned(admin_token),
         "alg-none-no-dot": _unsigned(admin_token).rstrip("."),
-        "hs256-with-public-key": jwt.encode(jwt.decode(admin_token, options={"verify_signature": False}),
+        "hs256-shared-secret": jwt.encode(jwt.decode(admin_token, options={"verify_signature": False}),
                                             "s" * 32, algorithm="HS256"),
         "expired": _resign(admin_token, moto_key, exp=now - 3600, iat=now - 7200),
         "wrong-audience": _resign(admin_token, moto_key, aud="someone-else"),
@@ -295,7 +295,7 @@ def test_the_moto_key_forges_a_valid_token(local_stack: LocalStack, admin_token:
 
 
 @pytest.mark.parametrize("case", ["garbage", "no-dots", "three-garbage-parts", "truncated", "flipped-signature",
-                                  "other-rsa-key", "alg-none", "alg-none-no-dot", "hs256-with-public-key", "expired",
+                                  "other-rsa-key", "alg-none", "alg-none-no-dot", "hs256-shared-secret", "expired",
                                   "wrong-audience", "wrong-issuer", "access-token-use", "no-exp"])
 def test_a_bad_token_is_a_401_and_the_connection_stays_up(
     local_stack: LocalStack, admin_token: str, case: str
