@@ -47,6 +47,9 @@ class SerializedApp:
 def build_app() -> SerializedApp:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+    from infra.local import moto_transactions
+
+    moto_transactions.install()  # transactions without whole-table copies (see that module)
     return SerializedApp(DomainDispatcherApplication(create_backend_app))
 
 

@@ -1,0 +1,179 @@
+"""``make bench``: every benchmark in one run, written to ``bench/results.md``.
+
+Order matters: cold start, calls per request and HTTP latency run on the seeded demo
+catalog; the 10,000-product bulk import comes last, as it grows the tables.
+Usage: ``python -m bench [--products 10000] [--cold-runs 9] [--requests 300]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import bulk, calls, cold_start, http_latency
+from bench.counting import DynamoDBCalls
+from bench.env import PROJECT_DIR, emulator, use_fake_credentials
+
+RESULTS = PROJECT_DIR / "bench" / "results.md"
+
+
+def package_size() -> tuple[int, int, list[str]]:
+    with tempfile.TemporaryDirectory(prefix="bench-package-") as out:
+        env = {k: v for k, v in os.environ.items() if k not in ("IMPORTS_BUCKET", "AWS_ENDPOINT_URL")}
+        subprocess.run([sys.executable, "-m", "infra.package", "--stage", "prod", "--out", out], cwd=PROJECT_DIR,
+                       env=env, check=True, stdout=subprocess.DEVNULL)
+        path = Path(out) / "deployment.zip"
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            unzipped = sum(i.file_size for i in archive.infolist())
+        top = sorted({n.split("/", 1)[0] for n in names if "/" in n})
+        return path.stat().st_size, unzipped, top
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--products", type=int, default=10_000)
+    parser.add_argument("--cold-runs", type=int, default=15)
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--out", default=str(RESULTS))
+    args = parser.parse_args(argv)
+    use_fake_credentials()
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    counter = DynamoDBCalls().install()
+    started = time.perf_counter()
+    print("bench: packaging", flush=True)
+    zipped, unzipped, top = package_size()
+    with emulator() as env:
+        from catalog_lambda.models import bind_models
+        from catalog_lambda.services import catalog_service
+
+        settings = bulk.bench_settings(env)
+        bind_models(settings)  # type: ignore[arg-type]
+        product_id = catalog_service(settings).list_products(limit="1")["items"][0]["id"]  # type: ignore[arg-type]
+        print("bench: cold start (tracing on, as in AWS)", flush=True)
+        cold = cold_start.measure(env, product_id, args.cold_runs, tracing=True)
+        print("bench: cold start (tracing off)", flush=True)
+        cold_off = cold_start.measure(env, product_id, args.cold_runs, tracing=False)
+        print("bench: DynamoDB calls per request", flush=True)
+        per_request = calls.measure(env, counter)
+        print("bench: HTTP latency", flush=True)
+        latency = http_latency.measure(env, product_id, args.requests)
+        print(f"bench: bulk import of {args.products} products (batched, then one by one)", flush=True)
+        bulk_result = bulk.run(env, args.products, counter)
+    text = render(args, zipped, unzipped, top, cold, cold_off, per_request, latency, bulk_result,
+                  time.perf_counter() - started)
+    Path(args.out).write_text(text)
+    print(text)
+    return 0
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms"
+
+
+def render(args: argparse.Namespace, zipped: int, unzipped: int, top: list[str], cold: cold_start.ColdStart,
+           cold_off: cold_start.ColdStart, per_request: list[calls.Measured], latency: list[http_latency.Latency],
+           bulk_result: bulk.BulkResult, elapsed: float) -> str:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Written by `make bench` on {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}, "
+        f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs, "
+        f"against the local emulator (moto server, linearizable); whole run {elapsed:.0f} s.",
+        "These are measurements, not assertions: no test fails on them.",
+        "",
+        "## Cold start",
+        "",
+        f"Fresh processes in a Lambda-like environment (`LAMBDA_TASK_ROOT`, `AWS_LAMBDA_FUNCTION_NAME`, "
+        f"`AWS_REGION` set), handler and baseline alternating, {cold.runs} of each, medians. *Handler*: import "
+        "`app` and serve its first `GET /products/{id}` in-process (API Gateway proxy event) against the emulator. "
+        "*Baseline*: `import boto3` and one `GetItem` of the same item. Times are measured inside the process "
+        "(interpreter start excluded); *wall* is the whole process as the parent saw it.",
+        "",
+        "| variant | handler import | baseline `import boto3` | import ratio | handler first answer "
+        "| baseline first answer | cold-start ratio (target <= 1.3) | wall ratio |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for label, c in (("X-Ray tracing on (as in AWS; unsampled trace header)", cold),
+                     ("tracing off (`POWERTOOLS_TRACE_DISABLED`, as locally)", cold_off)):
+        lines.append(
+            f"| {label} | {_ms(c.median('handler', 'import_s'))} | {_ms(c.median('baseline', 'import_s'))} "
+            f"| {c.ratio('import_s'):.2f}x | {_ms(c.median('handler', 'total_s'))} "
+            f"| {_ms(c.median('baseline', 'total_s'))} | **{c.ratio('total_s'):.2f}x** | {c.ratio('wall_s'):.2f}x |"
+        )
+    lines += [
+        "",
+        "All samples (handler first answer / baseline first answer, ms, tracing on): "
+        + ", ".join(f"{h.total_s * 1000:.0f}/{b.total_s * 1000:.0f}" for h, b in zip(cold.handler, cold.baseline,
+                                                                                      strict=True)),
+        "",
+        "## Deployment package",
+        "",
+        f"`python -m infra.package --stage prod` (chalice package, dependencies vendored `--no-deps`): "
+        f"**{zipped / 1024 / 1024:.2f} MB** zipped ({zipped:,} bytes; budget 5 MB), {unzipped / 1024 / 1024:.1f} MB "
+        f"unzipped, no layers. boto3/botocore included: {'yes' if {'boto3', 'botocore'} & set(top) else 'no'}.",
+        "",
+        "## DynamoDB calls per request",
+        "",
+        "Counted with botocore `before-call.dynamodb.*` hooks on every client in the process while the app served "
+        "the request (after one warm-up request; the idempotency layer's own table included).",
+        "",
+        "| request | status | DynamoDB calls | operations | what |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for m in per_request:
+        ops = ", ".join(f"{k} x{v}" if v > 1 else k for k, v in sorted(m.operations.items())) or "-"
+        lines.append(f"| `{m.method} {m.path}` | {m.status} | **{m.calls}** | {ops} | {m.note} |")
+    lines += [
+        "",
+        "## GET latency over HTTP (local)",
+        "",
+        "`chalice local` (the local stack's API server, one process) on 127.0.0.1 against the emulator, "
+        "sequential keep-alive requests after 20 warm-up requests, the seeded catalog (48 products).",
+        "",
+        "| request | requests | p50 | p99 | mean |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for lat in latency:
+        lines.append(f"| `GET {lat.path}` | {lat.requests} | **{lat.p50_ms:.1f} ms** | **{lat.p99_ms:.1f} ms** "
+                     f"| {lat.mean_ms:.1f} ms |")
+    b = bulk_result
+    lines += [
+        "",
+        f"## Bulk import of {b.n:,} products",
+        "",
+        "Same emulator, same run, each into a fresh category. *Batched*: the importer (`catalog_lambda.bulk_import`): "
+        "sku lookups by BatchGetItem, TransactWriteItems chunks of up to 100 actions (products, sku guards, one "
+        "count update per category), search tokens by BatchWriteItem. *One by one*: one TransactWriteItems per "
+        "product (`ProductRepository.create`: product, sku guard, tokens, count).",
+        "",
+        "| path | time | products/s | DynamoDB calls | category count exact |",
+        "| --- | --- | --- | --- | --- |",
+        f"| batched | {b.batched_s:.1f} s | {b.n / b.batched_s:,.0f} | {b.batched_calls:,} | {b.batched_count_ok} |",
+        f"| one by one | {b.single_s:.1f} s | {b.n / b.single_s:,.0f} | {b.single_calls:,} | {b.single_count_ok} |",
+        "",
+        f"**Batched is {b.ratio:.1f}x faster** (target >= 10x) with {b.single_calls / max(1, b.batched_calls):.1f}x "
+        f"fewer requests. Importing the same file again: {b.reimport_unchanged:,} rows unchanged, nothing written, "
+        f"{b.reimport_s:.1f} s.",
+        "",
+        "What bounds the ratio here: both paths write the same items (a product, its sku guard and ~4 search "
+        "tokens each), and the emulator's cost grows with the items written and the table's size, not with the "
+        "number of requests (moto parses, validates and compares every item through its typed-value layer, and "
+        "sorts whole tables for queries), so item work dominates both paths, while the request count (what "
+        "batching saves, and what costs ~5-30 ms per call against DynamoDB over the network) matters less than "
+        "it does in AWS. The request-count ratio above is the figure that carries over.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""Bulk import of N products: transactional chunks (the importer) vs one write per
+product (``ProductRepository.create``: one TransactWriteItems holding the product, its
+sku guard, its search tokens and the category count), same emulator, same run."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from bench.env import BenchEnv, bench_settings
+
+WORDS = ["organic", "roast", "blend", "ceramic", "kettle", "grinder", "loose", "leaf", "green", "black",
+         "espresso", "filter", "travel", "mug", "linen", "apron", "atlas", "guide", "single", "origin"]
+
+
+def rows(n: int, slug: str, tag: str) -> list[dict[str, Any]]:
+    out = []
+    for i in range(n):
+        name = " ".join(WORDS[(i * k + k) % len(WORDS)] for k in (1, 3, 7)) + f" {tag}{i}"
+        out.append({"sku": f"{tag}-{i:06d}", "name": name.title(), "description": "bulk benchmark row",
+                    "category": slug, "price_cents": 100 + i % 5000, "currency": "USD", "stock": i % 50})
+    return out
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    n: int
+    batched_s: float
+    single_s: float
+    batched_calls: int
+    single_calls: int
+    batched_count_ok: bool
+    single_count_ok: bool
+    reimport_unchanged: int
+    reimport_s: float
+
+    @property
+    def ratio(self) -> float:
+        return self.single_s / self.batched_s
+
+
+def run(env: BenchEnv, n: int, counter: Any) -> BulkResult:
+    from catalog_lambda.bulk_import import BulkImporter
+    from catalog_lambda.clock import new_id
+    from catalog_lambda.models import bind_models
+    from catalog_lambda.repositories import ProductRepository
+    from catalog_lambda.services import catalog_service
+
+    settings: Any = bench_settings(env)
+    bind_models(settings)
+    service = catalog_service(settings)
+    tag = uuid.uuid4().hex[:4]
+    slug_a, slug_b = f"bulk-a-{tag}", f"bulk-b-{tag}"
+    service.create_category(slug_a, "Bulk batched")
+    service.create_category(slug_b, "Bulk one by one")
+
+    text = "\n".join(json.dumps(r) for r in rows(n, slug_a, f"a{tag}"))
+    importer = BulkImporter(settings)
+    counter.reset()
+    started = time.perf_counter()
+    report = importer.run(text, "bench.jsonl")
+    batched_s = time.perf_counter() - started
+    batched_calls = counter.total
+    assert report.created == n and report.failed == 0, report.as_dict()
+
+    from catalog_lambda.schemas import ProductCreate
+
+    repo = ProductRepository(settings)
+    single_rows = [ProductCreate.model_validate(r) for r in rows(n, slug_b, f"b{tag}")]
+    counter.reset()
+    started = time.perf_counter()
+    for data in single_rows:
+        repo.create(data.model_dump(exclude={"stock"}), new_id(), data.stock)
+    single_s = time.perf_counter() - started
+    single_calls = counter.total
+
+    started = time.perf_counter()
+    again = importer.run(text, "bench.jsonl")
+    reimport_s = time.perf_counter() - started
+    counts = {c["slug"]: c["product_count"] for c in service.list_categories()["items"]}
+    return BulkResult(n, batched_s, single_s, batched_calls, single_calls, counts[slug_a] == n,
+                      counts[slug_b] == n, again.unchanged, reimport_s)
