@@ -145,7 +145,7 @@ def test_jsonl_errors_name_their_lines(settings: Settings, category: str) -> Non
         "{not json",
         "",
         json.dumps(["not", "an", "object"]),
-        '{"sku": "j-nan", "name": "N", "category": "%s", "price_cents": NaN, "currency": "USD"}' % category,
+        '{"sku": "j-nan", "name": "N", "category": "' + category + '", "price_cents": NaN, "currency": "USD"}',
         json.dumps({"sku": "j-extra", "name": "X", "category": category, "price_cents": 1, "currency": "USD",
                     "colour": "red"}),
         json.dumps({"sku": "j-str", "name": "S", "category": category, "price_cents": "10", "currency": "USD"}),
