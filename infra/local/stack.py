@@ -162,6 +162,8 @@ def up(args: argparse.Namespace) -> int:
         bootstrap.ensure_user(urls["emulator"], pool, bootstrap.ADMIN_EMAIL, admin_pw, admin=True)
         bootstrap.ensure_user(urls["emulator"], pool, bootstrap.SHOPPER_EMAIL, shopper_pw, admin=False)
         seeded = 0 if args.no_seed else bootstrap.seed_catalog(settings)
+        if not args.no_seed:
+            bootstrap.seed_orders(settings, urls["emulator"], pool, bootstrap.SHOPPER_EMAIL)
 
         info = StackInfo(
             emulator_url=urls["emulator"], api_url=urls["api"], site_url=urls["site"],
