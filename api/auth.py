@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from api.errors import ApiError
+from catalog_lambda.errors import UnavailableError
 from catalog_lambda.settings import AUTH_MODE_LOCAL, Settings
 
 ADMIN_GROUP = "admin"
@@ -81,6 +82,9 @@ def verify_local_token(token: str, settings: Settings) -> dict[str, Any]:
         )
     except jwt.ExpiredSignatureError:
         raise unauthorized("the token has expired") from None
+    except jwt.PyJWKClientConnectionError:
+        # The key set could not be fetched: that says nothing about the token.
+        raise UnavailableError("the token keys cannot be fetched right now; retry", retry_after=2) from None
     except (jwt.PyJWTError, ValueError) as error:
         raise unauthorized(f"the token is not valid: {type(error).__name__}") from None
     if claims.get("token_use") != "id":

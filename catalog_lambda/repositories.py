@@ -126,7 +126,9 @@ class ProductRepository:
             )
             tokens = list(result)
             more_in_index = result.last_evaluated_key is not None
-        products = self.get_many([t.product_id for t in tokens]) if tokens else {}
+        if not tokens:
+            return Page([], None)
+        products = self.get_many([t.product_id for t in tokens])
         matched: list[ProductModel] = []
         consumed = 0
         for token in tokens:
