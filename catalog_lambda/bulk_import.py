@@ -48,7 +48,7 @@ from catalog_lambda.models import (
     token_pk,
     token_sk,
 )
-from catalog_lambda.repositories import ProductRepository, _fill_derived
+from catalog_lambda.repositories import ProductRepository, fill_derived
 from catalog_lambda.settings import Settings
 
 IMPORT_PREFIX = "imports/"
@@ -358,7 +358,7 @@ class _Plan:
         product_id = new_id()
         product = ProductModel(product_pk(product_id), PRODUCT_SK, id=product_id, stock=row.stock, created_at=now,
                                updated_at=now, version=1, **row.fields)
-        _fill_derived(product)
+        fill_derived(product)
         self.products.append(("new", product, None))
         self.new_tokens += [TokenModel(token_pk(w), token_sk(w, product_id), product_id=product_id)
                             for w in product.words]
@@ -369,7 +369,7 @@ class _Plan:
         updated.image_url = row.fields.get("image_url")
         updated.version = int(current.version) + 1
         updated.updated_at = now_rfc3339()
-        _fill_derived(updated)
+        fill_derived(updated)
         old_words = list(current.words or [])
         self.new_tokens += [TokenModel(token_pk(w), token_sk(w, current.id), product_id=current.id)
                             for w in updated.words if w not in old_words]

@@ -62,7 +62,7 @@ def _key(**attrs: str) -> dict[str, Any]:
     return {name: {"S": value} for name, value in attrs.items()}
 
 
-def _fill_derived(product: ProductModel) -> None:
+def fill_derived(product: ProductModel) -> None:
     product.words = index_words(product.name)
     product.gsi1pk = category_pk(product.category)
     product.gsi1sk = name_key(product.name, product.id)
@@ -175,7 +175,7 @@ class ProductRepository:
             product_pk(product_id), PRODUCT_SK, id=product_id, stock=stock, created_at=now, updated_at=now, version=1,
             **fields,
         )
-        _fill_derived(product)
+        fill_derived(product)
         token_items = [TokenModel(token_pk(w), token_sk(w, product_id), product_id=product_id) for w in product.words]
         tx = LabeledTransaction(self._settings)
         tx.put("product", product, condition=ProductModel.pk.does_not_exist())
@@ -217,7 +217,7 @@ class ProductRepository:
         updated.image_url = fields.get("image_url")
         updated.version = current.version + 1
         updated.updated_at = now_rfc3339()
-        _fill_derived(updated)
+        fill_derived(updated)
         new_tokens = [w for w in updated.words if w not in old_words]
         stale_tokens = [w for w in old_words if w not in updated.words]
         pid = current.id
