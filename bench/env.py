@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.local.stack import stop_process
+
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 STAGE = "dev"
 CURSOR_KEY = "bench-cursor-signing-key-0123456789"
@@ -99,12 +101,7 @@ def emulator() -> Iterator[BenchEnv]:
         bootstrap.seed_catalog(settings)
         yield BenchEnv(url, pool.pool_id, pool.client_id, pool.jwks_url, pool.issuer)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 def bench_settings(env: BenchEnv) -> object:

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 
 from bench.env import PROJECT_DIR, BenchEnv, free_port, wait_http
+from infra.local.stack import stop_process
 
 
 @dataclass(frozen=True)
@@ -55,10 +56,5 @@ def measure(env: BenchEnv, product_id: str, requests_per_path: int = 300) -> lis
             results.append(Latency(label, requests_per_path, statistics.median(samples),
                                    _percentile(samples, 0.99), statistics.fmean(samples)))
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
     return results

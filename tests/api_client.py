@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import requests
@@ -51,3 +52,26 @@ def assert_error(response: requests.Response, status: int, code: str) -> dict[st
     assert isinstance(body["error"]["details"], list)
     error: dict[str, Any] = body["error"]
     return error
+
+
+class ProductFactory:
+    """Creates products through the API as an admin and deletes them in :meth:`cleanup`."""
+
+    def __init__(self, admin: ApiClient, **defaults: Any) -> None:
+        self.admin = admin
+        self.defaults = defaults
+        self.created: list[str] = []
+
+    def __call__(self, **overrides: Any) -> dict[str, Any]:
+        body = {"sku": f"sku-{uuid.uuid4().hex[:10]}", "name": f"Test product {uuid.uuid4().hex[:6]}",
+                "category": "tea", "price_cents": 1234, "currency": "USD", "stock": 10,
+                **self.defaults, **overrides}
+        response = self.admin.post("/products", body)
+        assert response.status_code == 201, response.text
+        product: dict[str, Any] = response.json()
+        self.created.append(product["id"])
+        return product
+
+    def cleanup(self) -> None:
+        for product_id in self.created:
+            self.admin.delete(f"/products/{product_id}")

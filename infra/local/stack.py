@@ -90,6 +90,16 @@ def emulator_env(emulator_url: str) -> dict[str, str]:
     }
 
 
+def stop_process(proc: subprocess.Popen[Any], grace: float = 10.0) -> None:
+    """Terminate a child, give it ``grace`` seconds, then kill it; always reaps it."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class Supervisor:
     """Starts children in their own process groups and stops them all, whatever happens."""
 

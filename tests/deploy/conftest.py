@@ -35,6 +35,7 @@ from infra import package as packaging
 from infra.config import stack_name, state_bucket_name
 from infra.delivery import names
 from infra.delivery.names import StackOutput
+from infra.local.stack import stop_process
 from tests.conftest import free_port
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -92,12 +93,7 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
                 time.sleep(0.1)
         yield Emulator(url, log)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 def outputs_stack(emulator: Emulator, stack: str, values: dict[StackOutput, str]) -> None:

@@ -11,14 +11,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.api_client import ApiClient
+from tests.api_client import ApiClient, ProductFactory
 from tests.conftest import LocalStack
 
 CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
@@ -116,21 +115,9 @@ def admin_api(local_stack: LocalStack) -> ApiClient:
 @pytest.fixture
 def products(admin_api: ApiClient) -> Iterator[Callable[..., dict[str, Any]]]:
     """Products made for one test (through the API, as an admin), deleted afterwards."""
-    created: list[str] = []
-
-    def make(**overrides: Any) -> dict[str, Any]:
-        body = {"sku": f"E2E-{uuid.uuid4().hex[:10]}", "name": f"Test product {uuid.uuid4().hex[:6]}",
-                "description": "Made by a browser test.", "category": "tea", "price_cents": 1250,
-                "currency": "USD", "stock": 5, **overrides}
-        response = admin_api.post("/products", body)
-        assert response.status_code == 201, response.text
-        product: dict[str, Any] = response.json()
-        created.append(product["id"])
-        return product
-
+    make = ProductFactory(admin_api, description="Made by a browser test.", price_cents=1250, stock=5)
     yield make
-    for product_id in created:
-        admin_api.delete(f"/products/{product_id}")
+    make.cleanup()
 
 
 def wait_ready(page: Any, view: str) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.api_client import ApiClient
+from tests.api_client import ApiClient, ProductFactory
 from tests.conftest import LocalStack
 
 
@@ -44,17 +44,6 @@ def unique(prefix: str = "t") -> str:
 @pytest.fixture
 def make_product(admin: ApiClient) -> Iterator[Any]:
     """Create products for one test and delete them afterwards."""
-    created: list[str] = []
-
-    def make(**overrides: Any) -> dict[str, Any]:
-        body = {"sku": unique("sku"), "name": f"Test product {uuid.uuid4().hex[:6]}", "category": "tea",
-                "price_cents": 1234, "currency": "USD", "stock": 10, **overrides}
-        response = admin.post("/products", body)
-        assert response.status_code == 201, response.text
-        product: dict[str, Any] = response.json()
-        created.append(product["id"])
-        return product
-
+    make = ProductFactory(admin)
     yield make
-    for product_id in created:
-        admin.delete(f"/products/{product_id}")
+    make.cleanup()
