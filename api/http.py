@@ -19,7 +19,7 @@ from typing import Any
 from chalice.app import Chalice, Request, Response
 
 from api.auth import Principal, authenticate, forbidden, route_authorizer
-from api.errors import JSON_HEADERS, ApiError, internal_error, response_for
+from api.errors import JSON_HEADERS, ApiError, error_response, internal_error, response_for
 from api.observability import logger, record_refusal
 from catalog_lambda.errors import ValidationError
 from catalog_lambda.settings import get_settings
@@ -163,11 +163,8 @@ def _wrap(app: Chalice, spec: RouteSpec) -> Callable[..., Response]:
 
 def _method_not_allowed(allowed: list[str]) -> Callable[..., Response]:
     def view(**_params: str) -> Response:
-        raise_ = ApiError(405, "method_not_allowed", "this method is not allowed here",
-                          headers={"Allow": ", ".join(sorted(allowed))})
-        resp = response_for(raise_)
-        assert resp is not None
-        return resp
+        return error_response(405, "method_not_allowed", "this method is not allowed here",
+                              headers={"Allow": ", ".join(sorted(allowed))})
 
     return view
 
