@@ -30,6 +30,8 @@ ENV_CURSOR_SECRET_NAME = "CURSOR_SECRET_NAME"
 ENV_VERSION = "APP_VERSION"
 ENV_LAMBDA_NAME = "AWS_LAMBDA_FUNCTION_NAME"
 ENV_IMPORTS_BUCKET = "IMPORTS_BUCKET"
+# Set by the Chalice CLI (chalice local / package / deploy) while it loads app.py; never in Lambda.
+ENV_CHALICE_CLI_MODE = "AWS_CHALICE_CLI_MODE"
 
 AUTH_MODE_GATEWAY = "gateway"
 AUTH_MODE_LOCAL = "local"
@@ -115,9 +117,15 @@ class Settings:
             cursor_signing_key=env.get(ENV_CURSOR_KEY, ""),
             cursor_secret_name=env.get(ENV_CURSOR_SECRET_NAME, ""),
             version=env.get(ENV_VERSION, "0.1.0"),
-            in_lambda=bool(env.get(ENV_LAMBDA_NAME)) and not env.get("AWS_CHALICE_CLI_MODE"),
+            in_lambda=bool(env.get(ENV_LAMBDA_NAME)) and not env.get(ENV_CHALICE_CLI_MODE),
             imports_bucket=env.get(ENV_IMPORTS_BUCKET, ""),
         )
+
+
+def under_chalice_cli(environ: Mapping[str, str] | None = None) -> bool:
+    """True while the Chalice CLI (not Lambda, not a test) is loading the app."""
+    env = os.environ if environ is None else environ
+    return bool(env.get(ENV_CHALICE_CLI_MODE))
 
 
 @lru_cache(maxsize=1)

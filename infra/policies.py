@@ -1,8 +1,11 @@
-"""The Chalice function's IAM policy, per stage: exactly what the code calls, on the stage's resources.
+"""The Lambda functions' IAM policy, per stage: exactly what the code calls, on the stage's resources.
 
-``.chalice/config.json`` sets ``autogen_policy: false`` and points each stage at
-``.chalice/policy-<stage>.json``. Those files are generated from here
-(``python -m infra policies --write``) and a test fails if the committed files differ.
+The ci stack (:mod:`infra.stacks.ci`) creates the role every function of the stage runs
+as, ``store-<stage>-function``, with this policy inline and the stage's permissions
+boundary. Chalice never writes IAM: ``.chalice/config.json`` sets
+``manage_iam_role: false`` and names that role in each stage's ``iam_role_arn``, so a
+code deploy can pass the role to Lambda but cannot change what it may do; only an
+infrastructure deploy can. ``python -m infra policies --stage S`` prints the policy.
 
 The function calls (and nothing more):
 - DynamoDB item reads/writes, queries, batches and transaction parts on the stage's
@@ -17,13 +20,9 @@ The function calls (and nothing more):
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
-from infra.config import STAGES, TABLES, cursor_secret_name, lambda_function_prefix, table_name
-
-PROJECT_DIR = Path(__file__).resolve().parents[1]
-CHALICE_DIR = PROJECT_DIR / ".chalice"
+from infra.config import TABLES, cursor_secret_name, lambda_function_prefix, table_name
 
 DYNAMODB_ACTIONS = (
     "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
@@ -35,19 +34,16 @@ WILDCARD_RESOURCE_ACTIONS = frozenset(XRAY_ACTIONS)
 TABLES_WITH_INDEXES = ("products", "orders")
 
 
-def policy_path(stage: str) -> Path:
-    return CHALICE_DIR / f"policy-{stage}.json"
-
-
-def lambda_policy(stage: str) -> dict[str, Any]:
+def lambda_policy(stage: str, *, partition: str = "aws", region: str = "*", account: str = "*") -> dict[str, Any]:
+    """The policy; the template passes CloudFormation's ``${AWS::...}`` pseudo parameters for the ARN parts."""
     fn = lambda_function_prefix(stage)
     tables = []
     for table in TABLES:
-        arn = f"arn:aws:dynamodb:*:*:table/{table_name(stage, table)}"
+        arn = f"arn:{partition}:dynamodb:{region}:{account}:table/{table_name(stage, table)}"
         tables.append(arn)
         if table in TABLES_WITH_INDEXES:
             tables.append(f"{arn}/index/*")
-    secret = f"arn:aws:secretsmanager:*:*:secret:{cursor_secret_name(stage)}-*"
+    secret = f"arn:{partition}:secretsmanager:{region}:{account}:secret:{cursor_secret_name(stage)}-*"
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -57,9 +53,9 @@ def lambda_policy(stage: str) -> dict[str, Any]:
                 "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
                 # The API function is "<app>-<stage>", others "<app>-<stage>-<name>".
                 "Resource": [
-                    f"arn:aws:logs:*:*:log-group:/aws/lambda/{fn}",
-                    f"arn:aws:logs:*:*:log-group:/aws/lambda/{fn}:*",
-                    f"arn:aws:logs:*:*:log-group:/aws/lambda/{fn}-*",
+                    f"arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/{fn}",
+                    f"arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/{fn}:*",
+                    f"arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/{fn}-*",
                 ],
             },
             {"Sid": "Tables", "Effect": "Allow", "Action": list(DYNAMODB_ACTIONS), "Resource": tables},
@@ -70,7 +66,7 @@ def lambda_policy(stage: str) -> dict[str, Any]:
                 "Action": ["kms:Decrypt"],
                 # The secrets key's id is random; the conditions pin its use to this one
                 # secret, through Secrets Manager only.
-                "Resource": "arn:aws:kms:*:*:key/*",
+                "Resource": f"arn:{partition}:kms:{region}:{account}:key/*",
                 "Condition": {
                     "StringLike": {
                         "kms:ViaService": "secretsmanager.*.amazonaws.com",
@@ -85,12 +81,3 @@ def lambda_policy(stage: str) -> dict[str, Any]:
 
 def render(stage: str) -> str:
     return json.dumps(lambda_policy(stage), indent=2) + "\n"
-
-
-def write_all() -> list[Path]:
-    written = []
-    for stage in sorted(STAGES):
-        path = policy_path(stage)
-        path.write_text(render(stage), encoding="utf-8")
-        written.append(path)
-    return written

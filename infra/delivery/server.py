@@ -23,8 +23,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from infra.aws import Target, read_outputs, resolve_target
 from infra.delivery import names
-from infra.delivery.aws import Target, read_outputs, resolve_target
 from infra.delivery.errors import DeliveryError, MissingInfrastructureError
 
 Printer = Callable[[str], None]

@@ -182,9 +182,6 @@ def up(args: argparse.Namespace) -> int:
             cursor_secret_name=secret_name, admin_email=bootstrap.ADMIN_EMAIL,
             shopper_email=bootstrap.SHOPPER_EMAIL,
         )
-        state_file = Path(args.state_file)
-        state_file.parent.mkdir(parents=True, exist_ok=True)
-        state_file.write_text(json.dumps(asdict(info), indent=2))
 
         app_env = {
             **base_env,
@@ -200,6 +197,13 @@ def up(args: argparse.Namespace) -> int:
             "API_URL": urls["api"],
             "SERVER_URL": urls["server"],
         }
+        # The state file also carries the API's own settings (what app_env adds to the
+        # inherited environment), so a `chalice local` at the root serves the same API
+        # (infra.chalice_cli).
+        api_environment = {k: v for k, v in app_env.items() if base_env.get(k) != v}
+        state_file = Path(args.state_file)
+        state_file.parent.mkdir(parents=True, exist_ok=True)
+        state_file.write_text(json.dumps({**asdict(info), "api_environment": api_environment}, indent=2))
         for name, argv, health in _services(python, ports, args):
             proc = supervisor.start(name, argv, app_env)
             _wait_http(health, 120, proc)
