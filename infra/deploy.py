@@ -38,6 +38,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
@@ -48,6 +49,7 @@ from infra.aws import (
     boto3_client,
     chalice_resources,
     describe_stack,
+    error_code,
     outputs_of,
     rest_api_ids,
     saved_rest_api_id,
@@ -148,7 +150,9 @@ class Deployer:
             value = self._resolve(name)
             if value is not None:
                 parameters[name] = value
-        unresolved = [name for name in missing if name not in parameters]
+        # A required parameter the stack already has keeps its value (UsePreviousValue).
+        previous = self.previous_parameters(spec)
+        unresolved = [name for name in missing if name not in parameters and name not in previous]
         if unresolved:
             raise DeployError(f"{spec.name}: no value for parameter(s) {', '.join(unresolved)}; "
                               f"pass --parameter NAME=VALUE")
@@ -198,6 +202,14 @@ class Deployer:
                 return image.rsplit(":", 1)[1]
         return None
 
+    def previous_parameters(self, spec: StackSpec) -> set[str]:
+        """The parameters the deployed stack has (none while it does not exist)."""
+        cfn = self._clients("cloudformation", spec.region(self.cfg))
+        stack = describe_stack(cfn, stack_name(self.cfg.stage, spec.name)) or {}
+        if stack.get("StackStatus") == "REVIEW_IN_PROGRESS":
+            return set()
+        return {str(p["ParameterKey"]) for p in stack.get("Parameters", [])}
+
     def stack_outputs(self, spec: StackSpec) -> dict[str, str]:
         cfn = self._clients("cloudformation", spec.region(self.cfg))
         return outputs_of(describe_stack(cfn, stack_name(self.cfg.stage, spec.name)))
@@ -225,7 +237,10 @@ class Deployer:
             request["RoleARN"] = self.role_arn
         try:
             change_set_id = cfn.create_change_set(**request)["Id"]
-        except Exception as error:
+        except ClientError as error:
+            if error_code(error) == "ValidationError" and any(m in str(error) for m in NO_CHANGES):
+                # Some CloudFormation implementations refuse an empty update outright.
+                return ChangeSetResult(plan, "", change_type, deleted=True)
             raise DeployError(f"{plan.stack_name}: CloudFormation refused the change set: {error}") from error
         result = ChangeSetResult(plan, change_set_id, change_type)
         deadline = time.monotonic() + self.timeout_seconds
