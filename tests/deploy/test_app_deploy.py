@@ -20,6 +20,7 @@ import pytest
 
 from infra.delivery.gateway import GATEWAY_RESPONSES, SWAGGER_EXTENSION
 from tests.deploy.conftest import PROJECT_DIR, STAGE, Emulator, Infrastructure, deliver_app, fresh_clone
+from tests.deploy.iam_actions import actions_used, code_role_actions, uncovered
 
 FUNCTION_PREFIX = f"store-{STAGE}"
 STATE_KEY = f"chalice/deployed/{STAGE}.json"
@@ -181,3 +182,12 @@ def test_redeploy_leaves_the_saved_state_naming_the_same_resources(redeploy: dic
     assert resources["lambda_function"]["lambda_arn"].endswith(f":function:{FUNCTION_PREFIX}")
 
 
+
+
+def test_the_code_role_allows_every_call_the_deploys_made(first_deploy: dict[str, Any],
+                                                          redeploy: dict[str, Any]) -> None:
+    calls = first_deploy["calls"] + redeploy["calls"]
+    print("IAM actions used by make deploy:", ", ".join(actions_used(calls)))
+    assert uncovered(calls, code_role_actions(STAGE)) == []
+    # Chalice's planner clears reserved concurrency on every update of a function.
+    assert "lambda:DeleteFunctionConcurrency" in actions_used(redeploy["calls"])

@@ -27,6 +27,7 @@ from tests.deploy.conftest import (
     run_in,
     stage_infrastructure,
 )
+from tests.deploy.iam_actions import actions_used, code_role_actions, uncovered
 
 STAGE = "prod"
 FUNCTION = f"store-{STAGE}"
@@ -132,3 +133,8 @@ def test_with_no_pool_anywhere_the_command_says_what_to_do(emulator: Emulator, t
     assert result.returncode != 0
     assert "API_COGNITO_POOL_ARNS" in result.stderr and "nothing was built" in result.stderr
     assert not out.exists()
+
+
+def test_prods_code_role_allows_every_call_of_the_literal_deploy(deployed: dict[str, Any]) -> None:
+    print("IAM actions used by chalice deploy:", ", ".join(actions_used(deployed["calls"])))
+    assert uncovered(deployed["calls"], code_role_actions(STAGE)) == []
