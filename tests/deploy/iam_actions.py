@@ -19,10 +19,20 @@ from infra.stacks import ci
 
 # Calls that need no IAM permission.
 UNAUTHORIZED_CALLS = {("sts", "GetCallerIdentity")}
-# S3's IAM actions differ from some of its operation names.
-S3_ACTIONS = {"HeadBucket": "s3:ListBucket", "HeadObject": "s3:GetObject", "ListObjectsV2": "s3:ListBucket",
-              "ListObjects": "s3:ListBucket", "GetObject": "s3:GetObject", "PutObject": "s3:PutObject",
-              "DeleteObjects": "s3:DeleteObject", "DeleteObject": "s3:DeleteObject"}
+
+
+def s3_action(method: str, path: str, query: str) -> str:
+    """S3's IAM action for the bucket and object calls the deploys make (path-style addressing)."""
+    on_object = "/" in path.strip("/")
+    params = set(parse_qs(query, keep_blank_values=True))
+    if not on_object:
+        if method == "POST" and "delete" in params:
+            return "s3:DeleteObject"  # DeleteObjects is authorized per object
+        if method in ("GET", "HEAD"):
+            return "s3:ListBucketVersions" if "versions" in params else "s3:ListBucket"
+        raise AssertionError(f"unmapped S3 bucket call {method} {path}?{query}")
+    return {"GET": "s3:GetObject", "HEAD": "s3:GetObject", "PUT": "s3:PutObject",
+            "DELETE": "s3:DeleteObject"}[method]
 
 
 @lru_cache(maxsize=8)
@@ -56,12 +66,12 @@ def iam_action(call: dict[str, Any]) -> str | None:
     service, operation = call["service"], call["action"]
     if service == "apigateway":
         return f"apigateway:{call['method']}"
+    if service == "s3":
+        return s3_action(call["method"], call["path"], call["query"])
     if not operation:
         operation = rest_operation(service, call["method"], call["path"], call["query"])
     if (service, operation) in UNAUTHORIZED_CALLS:
         return None
-    if service == "s3":
-        return S3_ACTIONS.get(operation, f"s3:{operation}")
     return f"{service}:{operation}"
 
 
