@@ -3,6 +3,7 @@ without any I/O (no moto, no sockets)."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 from catalog_lambda.dynamo import MAX_TRANSACTION_ITEMS
@@ -101,7 +102,7 @@ def test_packing_fills_transactions_to_the_limit_tokens_included() -> None:
     assert [plan for group in groups for plan in group] == plans
     assert all(transaction_size(group) <= MAX_TRANSACTION_ITEMS for group in groups)
     # Every group but the last is full: one more plan would not have fitted.
-    for group, following in zip(groups, groups[1:], strict=False):
+    for group, following in pairwise(groups):
         assert transaction_size([*group, following[0]]) > MAX_TRANSACTION_ITEMS
 
 
