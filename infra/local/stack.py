@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -139,10 +140,30 @@ class Supervisor:
         return None
 
 
+def ports_in_use(ports: dict[str, int]) -> list[str]:
+    """One line for every port that something else already listens on."""
+    taken = []
+    for name, port in ports.items():
+        with socket.socket() as sock:
+            # As the servers do: a connection of a stopped stack in TIME_WAIT is no obstacle.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                env = PORT_ENV[name][0]
+                taken.append(f"port {port} ({name}) is in use: stop what listens there "
+                             f"(`ss -ltnp 'sport = :{port}'` shows it) or choose another with {env}=...")
+    return taken
+
+
 def up(args: argparse.Namespace) -> int:
     from infra.local import bootstrap
 
     ports = {name: _port(name, getattr(args, f"{name}_port")) for name in PORT_ENV}
+    taken = ports_in_use(ports)
+    if taken:
+        print("\n".join(taken), file=sys.stderr)
+        return 2
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     python = sys.executable
     base_env = {**os.environ, **emulator_env(urls["emulator"]), "PYTHONPATH": str(PROJECT_DIR),

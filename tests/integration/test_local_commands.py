@@ -141,3 +141,22 @@ def test_the_import_cli_names_an_unreachable_endpoint_without_a_traceback(tmp_pa
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and f"cannot reach {endpoint}" in result.stderr
+
+
+def test_make_dev_on_a_port_in_use_names_the_port_and_its_variable(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {**os.environ, "LOCAL_AWS_PORT": str(free_port()), "API_PORT": str(port),
+               "SITE_PORT": str(free_port()), "SERVER_PORT": str(free_port()),
+               "STACK_STATE_FILE": str(tmp_path / "stack.json")}
+        result = subprocess.run([sys.executable, "-m", "infra.local.stack", "up"], cwd=PROJECT_DIR, env=env,
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"port {port} (api) is in use: stop what listens there (`ss -ltnp 'sport = :{port}'` shows it) "
+        f"or choose another with API_PORT=..."]
+    assert not (tmp_path / "stack.json").exists()
