@@ -10,7 +10,8 @@ The directory a test lives in names its kind, and the kind is its marker (so
 - ``infra/``: the CloudFormation templates (and the container image) read as data, plus
   deploys of them to the emulator;
 - ``deploy/``: the delivery commands against a recording emulator;
-- ``package/``: the Lambda deployment package.
+- ``package/``: the Lambda deployment package;
+- ``docs/``: the docs against the code.
 
 A test that starts a server (one of :data:`SERVER_FIXTURES`) is also marked ``server``;
 ``make check`` runs every other test.
@@ -41,7 +42,7 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 TESTS_DIR = Path(__file__).resolve().parent
 # Every directory of tests/ holding tests, which is also the marker of its tests
 # (registered in pyproject.toml, where ``--strict-markers`` makes a typo an error).
-KINDS = ("unit", "functional", "integration", "e2e", "infra", "deploy", "package")
+KINDS = ("unit", "functional", "integration", "e2e", "infra", "deploy", "package", "docs")
 # The fixtures that start a server: a test using one (directly or through another fixture)
 # is also marked ``server``, and ``make check`` runs every test not so marked.
 SERVER_FIXTURES = frozenset({"local_stack", "emulator_url", "emulator"})
