@@ -23,8 +23,8 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from catalog_lambda.errors import ValidationError
 from catalog_lambda.repositories.products import ProductRepository
+from catalog_lambda.schemas import ImageUploadRequest, parse
 from catalog_lambda.settings import Settings, default_images_bucket_name
 
 # Content type -> file extension: the only types a product image may have. SVG is left
@@ -57,17 +57,6 @@ def decode_policy(fields: dict[str, str]) -> dict[str, Any]:
     return policy
 
 
-def _content_type(body: Any) -> str:
-    if not isinstance(body, dict) or set(body) != {"content_type"}:
-        raise ValidationError("send {\"content_type\": ...} and nothing else",
-                              [{"field": "content_type", "issue": "required; no other field"}])
-    content_type = body["content_type"]
-    if content_type not in IMAGE_TYPES:
-        raise ValidationError("the image must be JPEG, PNG or WebP", [
-            {"field": "content_type", "issue": f"one of {', '.join(IMAGE_TYPES)}"}])
-    return str(content_type)
-
-
 class ImageService:
     def __init__(self, settings: Settings, products: ProductRepository, s3: Callable[[], S3Client],
                  bucket: Callable[[], str]) -> None:
@@ -78,7 +67,7 @@ class ImageService:
 
     def presign_upload(self, product_id: str, body: Any) -> dict[str, Any]:
         """A presigned POST for one image of the product; the product shows it from now on."""
-        content_type = _content_type(body)
+        content_type = parse(ImageUploadRequest, body).content_type
         self._products.get(product_id)  # 404 before signing anything
         key = image_key(product_id, content_type)
         post = self._s3().generate_presigned_post(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
@@ -111,6 +111,12 @@ class StockChange(_Strict):
 class CategoryCreate(_Strict):
     slug: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=SLUG_PATTERN)]
     name: Annotated[StrictStr, Field(min_length=1, max_length=100)]
+
+
+class ImageUploadRequest(_Strict):
+    """What an image upload is signed for: its type (SVG and others are refused)."""
+
+    content_type: Literal["image/jpeg", "image/png", "image/webp"]
 
 
 M = TypeVar("M", bound=BaseModel)
