@@ -71,7 +71,13 @@ def test_the_rehearsal_names_exactly_the_types_the_emulator_lacks(
     assert "container image build and push" in section
 
 
-def test_a_failing_step_fails_the_rehearsal_loudly(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+@pytest.fixture
+def rehearsal_workdir(tmp_path: Path) -> Path:
+    """Where a rehearsal in this process writes; it starts an emulator of its own (a server)."""
+    return tmp_path
+
+
+def test_a_failing_step_fails_the_rehearsal_loudly(monkeypatch: pytest.MonkeyPatch, rehearsal_workdir: Path) -> None:
     steps = [
         rehearse.Step("1", "a step that works", "", check=lambda r: "fine"),
         rehearse.Step("2", "a step that fails", f"{rehearse.VENV_PYTHON} -c 'print(\"boom\"); raise SystemExit(3)'"),
@@ -79,7 +85,7 @@ def test_a_failing_step_fails_the_rehearsal_loudly(monkeypatch: pytest.MonkeyPat
     ]
     monkeypatch.setattr(rehearse, "steps", lambda: steps)
     lines: list[str] = []
-    status = rehearse.rehearse("dev", tmp_path, lines.append)
+    status = rehearse.rehearse("dev", rehearsal_workdir, lines.append)
     text = "\n".join(lines)
     assert status == 1
     assert "[ok] step 1: a step that works" in text
