@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 STAGE ?= dev
 OUT ?= dist
 
-.PHONY: dev check test tools synth-infra lint-infra token import package deploy deploy-infra diff-infra deploy-site deploy-server rehearse lint typecheck unit functional integration e2e chromium soak bench clean help
+.PHONY: dev check test tools synth-infra lint-infra token outbox import package deploy deploy-infra diff-infra deploy-site deploy-server rehearse lint typecheck unit functional integration e2e chromium soak bench clean help
 
 help:
 	@echo "make dev                 start the whole local stack (emulator, API, storefront, container)"
@@ -16,6 +16,7 @@ help:
 	@echo "make test                run every test (installs what it needs)"
 	@echo "make e2e                 the browser tests only (headless chromium)"
 	@echo "make token USER=admin    print a demo user's ID token (admin|shopper; default shopper)"
+	@echo "make outbox              every email the local stack sent, one JSON object per line"
 	@echo "make import FILE=products.csv   bulk-import products into the running local stack"
 	@echo "make package STAGE=prod OUT=dist   build the Lambda zip (DIR/deployment.zip)"
 	@echo "make deploy STAGE=prod             code-only redeploy of the API (chalice deploy, state in S3)"
@@ -68,6 +69,9 @@ TOKEN_USER = $(if $(filter command line,$(origin USER)),$(USER))
 
 token: $(STAMP)
 	@$(PY) -m infra.local.stack token $(TOKEN_USER)
+
+outbox: $(STAMP)
+	@$(PY) -m infra.local.outbox
 
 # Bulk import into the running local stack (docs/local.md): FILE=products.csv or .jsonl;
 # REPORT: where the JSON report goes (default FILE.report.json).
