@@ -8,12 +8,13 @@ STAMP := $(VENV)/.installed
 STAGE ?= dev
 OUT ?= dist
 
-.PHONY: dev test tools synth-infra lint-infra token package deploy deploy-infra diff-infra deploy-site deploy-server lint typecheck unit integration e2e chromium soak bench clean help
+.PHONY: image-tools image-test dev test tools synth-infra lint-infra token package deploy deploy-infra diff-infra deploy-site deploy-server lint typecheck unit integration e2e chromium soak bench clean help
 
 help:
 	@echo "make dev                 start the whole local stack (emulator, API, storefront, container)"
 	@echo "make test                run every test (installs what it needs)"
 	@echo "make e2e                 the browser tests only (headless chromium)"
+	@echo "make image-test          build site/server's image with buildah and run it read-only (root)"
 	@echo "make token USER=admin    print a demo user's ID token (admin|shopper)"
 	@echo "make package STAGE=prod OUT=dist   build the Lambda zip (DIR/deployment.zip)"
 	@echo "make deploy STAGE=prod             code-only redeploy of the API (chalice deploy, state in S3)"
@@ -103,10 +104,27 @@ chromium:
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@test -x $(CHROMIUM)
 
-test: $(STAMP) $(TOOLS_STAMP) chromium
+# The container image test (tests/image) builds with Debian's buildah on a debootstrap
+# base (cached under .cache/image) and runs the image as ECS would; root only.
+image-tools:
+	@for tool in buildah debootstrap; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	  test -z "$$missing" || { echo "installing$$missing for the image test"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends $$missing >/dev/null; }
+
+image-test: $(STAMP) image-tools
+	$(PY) -m pytest tests/image
+
+# The image test is mostly waiting (debootstrap, pip downloads, file copies), so it runs
+# alongside the rest of the suite; its output follows the suite's.
+test: $(STAMP) $(TOOLS_STAMP) chromium image-tools
 	$(PY) -m ruff check .
 	$(PY) -m mypy
-	$(PY) -m pytest
+	@mkdir -p .cache; set -o pipefail; \
+	  $(PY) -m pytest -p no:cacheprovider tests/image > .cache/image-test.log 2>&1 & image=$$!; \
+	  $(PY) -m pytest --ignore=tests/image | tee .cache/test.log; suite=$$?; \
+	  wait $$image; images=$$?; echo "--- make image-test (ran alongside):"; cat .cache/image-test.log; \
+	  tail -n 1 .cache/test.log; test $$suite = 0 -a $$images = 0
 
 e2e: $(STAMP) chromium
 	$(PY) -m pytest tests/e2e
