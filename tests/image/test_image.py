@@ -37,8 +37,12 @@ PUBLIC_BASE_URL = "https://shop.example.test"
 SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 START_TIMEOUT_SECONDS = 60.0
 
-pytestmark = pytest.mark.skipif(sys.platform != "linux" or os.geteuid() != 0,
-                                reason="buildah's storage and the read-only run need root on Linux")
+pytestmark = [
+    pytest.mark.skipif(sys.platform != "linux" or os.geteuid() != 0,
+                       reason="buildah's storage and the read-only run need root on Linux"),
+    # A fresh machine makes the base first (debootstrap, about 2 minutes) and then builds.
+    pytest.mark.timeout(1200),
+]
 
 
 def _free_port() -> int:
