@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 STAGE ?= dev
 OUT ?= dist
 
-.PHONY: image-tools image-test dev check test tools synth-infra lint-infra token import package deploy deploy-infra diff-infra deploy-site deploy-server lint typecheck unit functional integration e2e chromium soak bench clean help
+.PHONY: dev check test tools synth-infra lint-infra token outbox import package deploy deploy-infra diff-infra deploy-site deploy-server lint typecheck unit functional integration e2e chromium soak bench clean help
 
 help:
 	@echo "make dev                 start the whole local stack (emulator, API, storefront, container)"
@@ -17,6 +17,7 @@ help:
 	@echo "make e2e                 the browser tests only (headless chromium)"
 	@echo "make image-test          build site/server's image with buildah and run it read-only (root)"
 	@echo "make token USER=admin    print a demo user's ID token (admin|shopper; default shopper)"
+	@echo "make outbox              every email the local stack sent, one JSON object per line"
 	@echo "make import FILE=products.csv   bulk-import products into the running local stack"
 	@echo "make package STAGE=prod OUT=dist   build the Lambda zip (DIR/deployment.zip)"
 	@echo "make deploy STAGE=prod             code-only redeploy of the API (chalice deploy, state in S3)"
@@ -69,6 +70,9 @@ TOKEN_USER = $(if $(filter command line,$(origin USER)),$(USER))
 token: $(STAMP)
 	@$(PY) -m infra.local.stack token $(TOKEN_USER)
 
+outbox: $(STAMP)
+	@$(PY) -m infra.local.outbox
+
 # Bulk import into the running local stack (docs/local.md): FILE=products.csv or .jsonl;
 # REPORT: where the JSON report goes (default FILE.report.json).
 FILE ?=
@@ -120,6 +124,7 @@ chromium:
 
 # The container image test (tests/image) builds with Debian's buildah on a debootstrap
 # base (cached under .cache/image) and runs the image as ECS would; root only.
+.PHONY: image-tools image-test
 image-tools:
 	@for tool in buildah debootstrap; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	  test -z "$$missing" || { echo "installing$$missing for the image test"; \
