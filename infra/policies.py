@@ -13,6 +13,10 @@ The function calls (and nothing more):
   authorized per item action, so there is no separate transact permission.
 - ``secretsmanager:GetSecretValue`` on the cursor-signing secret, and ``kms:Decrypt``
   of the secrets key only when Secrets Manager asks for it on that secret's behalf.
+- ``s3:PutObject`` under ``img/products/`` of the stage's images bucket, which the
+  presigned image uploads it signs need.
+- ``ses:SendEmail`` from the stage's sender address (its ``ses:FromAddress``), with
+  the stage's configuration set.
 - CloudWatch Logs for its own log groups (metrics go out as EMF log lines, so no
   ``cloudwatch:PutMetricData``), and X-Ray segments.
 """
@@ -22,7 +26,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infra.config import TABLES, cursor_secret_name, lambda_function_prefix, table_name
+from catalog_lambda.settings import default_images_bucket_name
+from infra.config import (
+    TABLES,
+    cursor_secret_name,
+    lambda_function_prefix,
+    ses_configuration_set_name,
+    stage_config,
+    table_name,
+)
 
 DYNAMODB_ACTIONS = (
     "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
@@ -75,6 +87,17 @@ def lambda_policy(stage: str, *, partition: str = "aws", region: str = "*", acco
                 },
             },
             {"Sid": "Tracing", "Effect": "Allow", "Action": list(XRAY_ACTIONS), "Resource": "*"},
+            # Signing an image upload's POST policy: S3 accepts the form only if the
+            # signer may put that key (catalog_lambda/images.py).
+            # Order emails (catalog_lambda/notifications.py): SendEmail is authorized on
+            # the sending identity and on the configuration set; the From address is pinned.
+            {"Sid": "OrderEmails", "Effect": "Allow", "Action": ["ses:SendEmail"],
+             "Resource": [f"arn:{partition}:ses:{region}:{account}:identity/*",
+                          f"arn:{partition}:ses:{region}:{account}:configuration-set/"
+                          f"{ses_configuration_set_name(stage)}"],
+             "Condition": {"StringEquals": {"ses:FromAddress": stage_config(stage).sender or "none@invalid"}}},
+            {"Sid": "ProductImageUploads", "Effect": "Allow", "Action": ["s3:PutObject"],
+             "Resource": f"arn:{partition}:s3:::{default_images_bucket_name(stage, account, region)}/img/products/*"},
         ],
     }
 
