@@ -48,7 +48,7 @@ from catalog_lambda.models import (
     token_pk,
     token_sk,
 )
-from catalog_lambda.repositories import ProductRepository, fill_derived
+from catalog_lambda.repositories.products import ProductRepository, fill_derived
 from catalog_lambda.settings import Settings
 
 IMPORT_PREFIX = "imports/"

@@ -301,6 +301,23 @@ class ProductRepository:
             ) from None
         return int(item.stock)
 
+    # -- stock moved by orders, inside the order repository's transactions ---------------
+
+    @staticmethod
+    def reserve_in(tx: LabeledTransaction, label: str, product: ProductModel, quantity: int) -> None:
+        """Take ``quantity`` units, only if they are there and the price read is unchanged."""
+        tx.update(label, ProductModel(product_pk(product.id), PRODUCT_SK),
+                  actions=[ProductModel.stock.add(-quantity)],
+                  condition=(ProductModel.pk.exists() & (ProductModel.stock >= quantity)
+                             & (ProductModel.price_cents == product.price_cents)
+                             & (ProductModel.currency == product.currency)))
+
+    @staticmethod
+    def release_in(tx: LabeledTransaction, label: str, product_id: str, quantity: int) -> None:
+        """Give ``quantity`` units back to a product that still exists."""
+        tx.update(label, ProductModel(product_pk(product_id), PRODUCT_SK),
+                  actions=[ProductModel.stock.add(quantity)], condition=ProductModel.pk.exists())
+
     # -- token maintenance beyond one transaction --------------------------------------
 
     def _put_tokens(self, tokens: list[TokenModel]) -> None:
