@@ -46,7 +46,7 @@ def run(env: BenchEnv, n: int, counter: Any) -> BulkResult:
     from catalog_lambda.bulk_import import BulkImporter
     from catalog_lambda.clock import new_id
     from catalog_lambda.models import bind_models
-    from catalog_lambda.repositories import ProductRepository
+    from catalog_lambda.repositories.products import ProductRepository
     from catalog_lambda.services import catalog_service
 
     settings: Any = bench_settings(env)
