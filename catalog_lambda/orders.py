@@ -438,7 +438,9 @@ class OrderService:
                     continue
                 self._notifier.order_paid(order_dict(order))
                 return WebhookResult(OUTCOME_PAID, order.id)
-            if order.status in (PAID, SHIPPED) and order.payment_intent == intent:
+            if intent and order.payment_intent == intent:
+                # The payment that paid this order, delivered again under another event id
+                # (a cancel since then has refunded it already).
                 self._orders.record_event(self._event_item(event, order.id, OUTCOME_DUPLICATE))
                 return WebhookResult(OUTCOME_DUPLICATE, order.id)
             # Expired, cancelled, or paid already through another session: give the money back.
@@ -506,11 +508,13 @@ class OrderService:
                 if order.status == PAID:
                     total = int(order.total_cents)
                     self._release(order, CANCELLED, PAID, sets={"refund_due_cents": total})
-                    return Cancelled(order_dict(order), self._settle_refund(order))
+                    refunded = self._settle_refund(order)
+                    return Cancelled(order_dict(order), refunded)
             except (TransitionLost, ReservationMoved):
                 continue  # paid, shipped or expired meanwhile, or a product vanished: look again
             if order.status == CANCELLED and int(order.refund_due_cents or 0) > 0:
-                return Cancelled(order_dict(order), self._settle_refund(order))  # finish an interrupted refund
+                refunded = self._settle_refund(order)  # finish an interrupted refund
+                return Cancelled(order_dict(order), refunded)
             raise OrderStateError(f"the order is {order.status}: it cannot be cancelled",
                                   [{"field": "status", "issue": order.status}])
         raise ConflictError("the order changed while it was cancelled; retry")
