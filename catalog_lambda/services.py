@@ -88,6 +88,9 @@ def payment_provider(settings: Settings) -> PaymentProvider:
     if settings.payment_provider == PAYMENT_PROVIDER_STRIPE:
         from catalog_lambda.payments.stripe_provider import StripeProvider
 
+        if not settings.site_url:
+            raise SettingsError("the stripe provider needs SITE_URL (the storefront's https origin) for its "
+                                "return URLs")
         api_key = settings.stripe_api_key or payment_secrets(settings).api_key
         if not api_key:
             raise SettingsError("the stripe provider needs an API key (api_key in the payment secret)")

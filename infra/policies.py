@@ -8,8 +8,8 @@ The function calls (and nothing more):
 - DynamoDB item reads/writes, queries, batches and transaction parts on the stage's
   three tables and their indexes (PynamoDB also calls DescribeTable). Transactions are
   authorized per item action, so there is no separate transact permission.
-- ``secretsmanager:GetSecretValue`` on the cursor-signing secret, and ``kms:Decrypt``
-  of the secrets key only when Secrets Manager asks for it on that secret's behalf.
+- ``secretsmanager:GetSecretValue`` on the cursor-signing and payment secrets, and
+  ``kms:Decrypt`` of the secrets key only when Secrets Manager asks for it on their behalf.
 - CloudWatch Logs for its own log groups (metrics go out as EMF log lines, so no
   ``cloudwatch:PutMetricData``), and X-Ray segments.
 """
@@ -20,7 +20,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from infra.config import STAGES, TABLES, cursor_secret_name, lambda_function_prefix, table_name
+from infra.config import STAGES, TABLES, cursor_secret_name, lambda_function_prefix, payment_secret_name, table_name
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 CHALICE_DIR = PROJECT_DIR / ".chalice"
@@ -48,6 +48,7 @@ def lambda_policy(stage: str) -> dict[str, Any]:
         if table in TABLES_WITH_INDEXES:
             tables.append(f"{arn}/index/*")
     secret = f"arn:aws:secretsmanager:*:*:secret:{cursor_secret_name(stage)}-*"
+    payment = f"arn:aws:secretsmanager:*:*:secret:{payment_secret_name(stage)}-*"
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -64,6 +65,8 @@ def lambda_policy(stage: str) -> dict[str, Any]:
             },
             {"Sid": "Tables", "Effect": "Allow", "Action": list(DYNAMODB_ACTIONS), "Resource": tables},
             {"Sid": "CursorKey", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": secret},
+            {"Sid": "PaymentSecret", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
+             "Resource": payment},
             {
                 "Sid": "CursorKeyDecrypt",
                 "Effect": "Allow",
@@ -74,7 +77,7 @@ def lambda_policy(stage: str) -> dict[str, Any]:
                 "Condition": {
                     "StringLike": {
                         "kms:ViaService": "secretsmanager.*.amazonaws.com",
-                        "kms:EncryptionContext:SecretARN": secret,
+                        "kms:EncryptionContext:SecretARN": [secret, payment],
                     }
                 },
             },

@@ -552,3 +552,27 @@ def test_a_paid_then_cancelled_orders_payment_delivered_again_is_not_refunded_tw
     final = shop.orders.get_order(order["id"], "alice", False)
     assert (final["status"], final["refunded_cents"]) == ("cancelled", order["total_cents"])
     assert len(shop.provider.refunds) == 1
+
+
+def test_stripe_unreachable_when_paying_is_a_503_and_writes_nothing(catalog: CatalogService, settings: Settings,
+                                                                    new_product: NewProduct) -> None:
+    from dataclasses import replace
+
+    from api.errors import response_for
+    from catalog_lambda.errors import UnavailableError
+    from catalog_lambda.payments.stripe_provider import StripeProvider
+
+    stripe_settings = replace(settings, payment_provider="stripe", site_url="https://shop.example.com")
+    repository = OrderRepository(stripe_settings, ProductRepository(stripe_settings))
+    # The real SDK, pointed at a port where nothing listens.
+    down = StripeProvider("sk_test_unreachable", api_base="http://127.0.0.1:9", max_network_retries=0)
+    service = OrderService(stripe_settings, repository, CursorCodec(b"k" * 32), provider=lambda: down,
+                           secrets=lambda: PaymentSecrets(SECRET), notifier=Notes())
+    product = new_product(stock=3)
+    order = service.place_order("alice", EMAIL, "k", order_body((product["id"], 1))).order
+    with pytest.raises(UnavailableError) as raised:
+        service.pay(order["id"], "alice")
+    response = response_for(raised.value)
+    assert response is not None and response.status_code == 503 and response.headers["Retry-After"]
+    stored = repository.get(order["id"])
+    assert (stored.payment_session_id, stored.payment_sessions, stored.updated_at) == (None, 0, order["updated_at"])
