@@ -8,13 +8,16 @@ STAMP := $(VENV)/.installed
 STAGE ?= dev
 OUT ?= dist
 
-.PHONY: dev test tools synth-infra lint-infra token package deploy deploy-infra diff-infra deploy-site deploy-server lint typecheck unit integration e2e chromium soak bench clean help
+.PHONY: dev check test tools synth-infra lint-infra token outbox import package deploy deploy-infra diff-infra deploy-site deploy-server lint typecheck unit functional integration e2e chromium soak bench clean help
 
 help:
 	@echo "make dev                 start the whole local stack (emulator, API, storefront, container)"
+	@echo "make check               ruff, mypy and every test that starts no server (< 2 min): before each commit"
 	@echo "make test                run every test (installs what it needs)"
 	@echo "make e2e                 the browser tests only (headless chromium)"
-	@echo "make token USER=admin    print a demo user's ID token (admin|shopper)"
+	@echo "make token USER=admin    print a demo user's ID token (admin|shopper; default shopper)"
+	@echo "make outbox              every email the local stack sent, one JSON object per line"
+	@echo "make import FILE=products.csv   bulk-import products into the running local stack"
 	@echo "make package STAGE=prod OUT=dist   build the Lambda zip (DIR/deployment.zip)"
 	@echo "make deploy STAGE=prod             code-only redeploy of the API (chalice deploy, state in S3)"
 	@echo "make deploy-infra STAGE=prod [STACK=auth]   the CloudFormation stacks (python -m infra deploy)"
@@ -59,8 +62,23 @@ lint-infra: $(STAMP) $(TOOLS_STAMP)
 dev: $(STAMP)
 	$(PY) -m infra.local.stack up
 
+# make takes USER from the environment too, where it is the login name: only a USER given on
+# make's command line (`make token USER=admin`) names the demo user.
+TOKEN_USER = $(if $(filter command line,$(origin USER)),$(USER))
+
 token: $(STAMP)
-	@$(PY) -m infra.local.stack token $(USER)
+	@$(PY) -m infra.local.stack token $(TOKEN_USER)
+
+outbox: $(STAMP)
+	@$(PY) -m infra.local.outbox
+
+# Bulk import into the running local stack (docs/local.md): FILE=products.csv or .jsonl;
+# REPORT: where the JSON report goes (default FILE.report.json).
+FILE ?=
+REPORT ?=
+
+import: $(STAMP)
+	@$(PY) -m infra.local.stack import $(FILE) $(if $(REPORT),--report $(REPORT))
 
 package: $(STAMP)
 	$(PY) -m infra.package --stage $(STAGE) --out $(OUT)
@@ -103,6 +121,16 @@ chromium:
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@test -x $(CHROMIUM)
 
+# The quick loop: lint, types and every test that starts no server (tests/conftest.py marks
+# those `server`) and runs no slow linter (`slow`): unit, functional, and the infra and
+# deploy tests that read templates and workflows as data. `make test` runs everything.
+CHECK_TESTS := (unit or functional or infra or deploy) and not server and not slow
+
+check: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+	$(PY) -m pytest -q -m "$(CHECK_TESTS)"
+
 test: $(STAMP) $(TOOLS_STAMP) chromium
 	$(PY) -m ruff check .
 	$(PY) -m mypy
@@ -113,6 +141,9 @@ e2e: $(STAMP) chromium
 
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit
+
+functional: $(STAMP)
+	$(PY) -m pytest tests/functional
 
 integration: $(STAMP)
 	$(PY) -m pytest tests/integration

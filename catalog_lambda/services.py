@@ -10,6 +10,7 @@ from catalog_lambda.settings import Settings, SettingsError, get_settings
 
 if TYPE_CHECKING:
     from catalog_lambda.catalog import CatalogService
+    from catalog_lambda.images import ImageService
     from catalog_lambda.orders import OrderNotifier, OrderService
     from catalog_lambda.payments.port import PaymentProvider, PaymentSecrets
 
@@ -56,11 +57,11 @@ def order_service(settings: Settings | None = None, notifier: OrderNotifier | No
 
 
 def order_notifier(settings: Settings) -> OrderNotifier:
-    """Who hears of paid and shipped orders (the emails). Until the SES notifier is
-    wired here, nothing is sent."""
-    from catalog_lambda.orders import NoNotifier
+    """Who hears of paid and shipped orders: the emails (SES), or a log line when the
+    stage has no sender address."""
+    from catalog_lambda.notifications import notifier_for
 
-    return NoNotifier()
+    return notifier_for(settings)
 
 
 def payment_secrets(settings: Settings) -> PaymentSecrets:
@@ -100,9 +101,23 @@ def payment_provider(settings: Settings) -> PaymentProvider:
     return LocalProvider(settings.site_url)
 
 
+@lru_cache(maxsize=4)
+def image_service(settings: Settings | None = None) -> ImageService:
+    from catalog_lambda.images import ImageService, images_bucket, s3_client
+    from catalog_lambda.models import bind_models
+    from catalog_lambda.repositories.products import ProductRepository
+
+    settings = settings or get_settings()
+    bind_models(settings)
+    chosen = settings
+    return ImageService(settings, ProductRepository(settings), lambda: s3_client(chosen),
+                        lambda: images_bucket(chosen))
+
+
 def reset() -> None:
     """Forget cached settings and services (tests that change the environment)."""
     get_settings.cache_clear()
     catalog_service.cache_clear()
     order_service.cache_clear()
     payment_provider.cache_clear()
+    image_service.cache_clear()

@@ -45,6 +45,9 @@ ENV_SITE_URL = "SITE_URL"
 # The settings `make dev` passes through to every process it starts.
 SELL_ENV_NAMES = (ENV_ORDER_HOLD_SECONDS, ENV_EXPIRY_SWEEP_SECONDS, ENV_MAX_PENDING_ORDERS,
                   ENV_SHIPPING_FLAT_CENTS, ENV_FREE_SHIPPING_OVER_CENTS, ENV_PAYMENT_PROVIDER)
+ENV_IMAGES_BUCKET = "IMAGES_BUCKET"
+ENV_EMAIL_SENDER = "EMAIL_SENDER"
+ENV_SES_CONFIGURATION_SET = "SES_CONFIGURATION_SET"
 
 AUTH_MODE_GATEWAY = "gateway"
 AUTH_MODE_LOCAL = "local"
@@ -69,6 +72,11 @@ class SettingsError(RuntimeError):
 def default_table_name(stage: str, table: str) -> str:
     """Deterministic per-stage table names, shared by infra/ and the local stack."""
     return f"store-{stage}-{table}"
+
+
+def default_images_bucket_name(stage: str, account_id: str, region: str) -> str:
+    """The images bucket's name, shared by infra/ and the function (bucket names are global)."""
+    return f"store-{stage}-images-{account_id}-{region}"
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,13 @@ class Settings:
     stripe_api_base: str = ""
     # The storefront's public origin, for the payment page's return URLs ("" = relative).
     site_url: str = ""
+    # The private bucket of product images (its img/ prefix is served at /img/*); empty:
+    # derived from stage, account and region (infra.config.images_bucket_name).
+    images_bucket: str = ""
+    # The From address of order emails (an SES-verified identity), and the SES
+    # configuration set that routes bounces and complaints; empty sender: no emails.
+    email_sender: str = ""
+    ses_configuration_set: str = ""
 
     def __post_init__(self) -> None:
         for name in ("products_table", "orders_table", "idempotency_table"):
@@ -187,6 +202,9 @@ class Settings:
             stripe_api_key=env.get(ENV_STRIPE_API_KEY, ""),
             stripe_api_base=env.get(ENV_STRIPE_API_BASE, ""),
             site_url=env.get(ENV_SITE_URL, "").rstrip("/"),
+            images_bucket=env.get(ENV_IMAGES_BUCKET, ""),
+            email_sender=env.get(ENV_EMAIL_SENDER, ""),
+            ses_configuration_set=env.get(ENV_SES_CONFIGURATION_SET, ""),
         )
 
 

@@ -51,11 +51,21 @@ class StageConfig:
     waf_rate_limit: int = 1000  # requests per 5 minutes per client IP
     mfa: str = "OPTIONAL"  # OFF | OPTIONAL | ON
     alarm_email: str = ""
+    # The From address of order emails (an SES identity); empty: orders@<domain_name>
+    # when the stage has a domain, else the stage sends no order emails.
+    email_sender: str = ""
     tags: tuple[tuple[str, str], ...] = field(default=())
 
     @property
     def prefix(self) -> str:
         return f"{APP}-{self.stage}"
+
+    @property
+    def sender(self) -> str:
+        """The order emails' From address ("" when the stage sends none)."""
+        if self.email_sender:
+            return self.email_sender
+        return f"orders@{self.domain_name}" if self.domain_name else ""
 
 
 STAGES: dict[str, StageConfig] = {
@@ -112,6 +122,11 @@ def user_pool_name(stage: str) -> str:
 def lambda_function_prefix(stage: str) -> str:
     """Chalice names the API function ``<app>-<stage>`` and others ``<app>-<stage>-<name>``."""
     return f"{APP}-{stage}"
+
+
+def ses_configuration_set_name(stage: str) -> str:
+    """The SES configuration set order emails go out with (bounces and complaints)."""
+    return f"{APP}-{stage}-email"
 
 
 def stack_name(stage: str, stack: str) -> str:

@@ -9,8 +9,9 @@
   status it leaves, carrying the stock it returns, the pending counter it releases and
   the payment event that caused it, so two racing transitions never both win and a
   replayed event changes nothing.
-* Stock moves through :class:`ProductRepository`'s actions (:meth:`reserve_in`,
-  :meth:`release_in`).
+* Stock moves through :class:`ProductRepository`'s write plans (``reserve_stock``,
+  ``return_stock``), committed with the order's own plan by the one commit function
+  (:func:`catalog_lambda.repositories.plans.commit`).
 """
 
 from __future__ import annotations
@@ -28,13 +29,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
-from catalog_lambda.dynamo import (
-    RETRYABLE_CODES,
-    LabeledTransaction,
-    TransactionFailed,
-    transaction_connection,
-    unavailable_on_throttle,
-)
+from catalog_lambda.dynamo import RETRYABLE_CODES, TransactionFailed, shared_connection, unavailable_on_throttle
 from catalog_lambda.errors import OrderNotFoundError, TooManyPendingOrdersError, UnavailableError
 from catalog_lambda.models import (
     DUE_PK,
@@ -45,6 +40,7 @@ from catalog_lambda.models import (
     ProductModel,
     product_pk,
 )
+from catalog_lambda.repositories.plans import WritePlan, commit
 from catalog_lambda.repositories.products import ProductRepository
 from catalog_lambda.settings import Settings
 
@@ -182,16 +178,15 @@ class OrderRepository:
         """Store a new ``pending_payment`` order, reserving every line, in ONE transaction."""
         order.due_pk = DUE_PK
         order.all_pk = ALL_ORDERS_PK
-        tx = LabeledTransaction(self._settings)
-        tx.put("order", order, condition=OrderModel.pk.does_not_exist())
-        for hold in holds:
-            ProductRepository.reserve_in(tx, f"line:{hold.product.id}", hold.product, hold.quantity)
-        tx.update("counter", PendingCounterModel(counter_pk(order.customer_id), COUNTER_SK),
-                  actions=[PendingCounterModel.pending.add(1)],
-                  condition=(PendingCounterModel.pending.does_not_exist()
-                             | (PendingCounterModel.pending < max_pending)))
+        plan = WritePlan()
+        plan.put("order", order, condition=OrderModel.pk.does_not_exist())
+        plan.update("counter", PendingCounterModel(counter_pk(order.customer_id), COUNTER_SK),
+                    actions=[PendingCounterModel.pending.add(1)],
+                    condition=(PendingCounterModel.pending.does_not_exist()
+                               | (PendingCounterModel.pending < max_pending)))
+        stock = ProductRepository.reserve_stock([(hold.product, hold.quantity) for hold in holds])
         try:
-            tx.commit()
+            commit(self._settings, [plan, stock])
         except TransactionFailed as failed:
             if "order" in failed.failed:
                 raise OrderAlreadyPlaced() from None
@@ -214,19 +209,20 @@ class OrderRepository:
         condition = OrderModel.status == change.expect
         if change.condition is not None:
             condition = condition & change.condition
-        tx = LabeledTransaction(self._settings)
-        tx.update("order", OrderModel(order.pk, order.sk), actions=actions, condition=condition)
-        if change.release_lines:
-            for line in order.lines:
-                # A product deleted since gets nothing back (there is nothing to give it to).
-                if existing_products is None or line.product_id in existing_products:
-                    ProductRepository.release_in(tx, f"line:{line.product_id}", line.product_id, int(line.quantity))
+        plan = WritePlan()
+        plan.update("order", OrderModel(order.pk, order.sk), actions=actions, condition=condition)
         if change.leaves_pending:
-            tx.update("counter", PendingCounterModel(counter_pk(order.customer_id), COUNTER_SK),
-                      actions=[PendingCounterModel.pending.add(-1)])
+            plan.update("counter", PendingCounterModel(counter_pk(order.customer_id), COUNTER_SK),
+                        actions=[PendingCounterModel.pending.add(-1)])
         if change.event is not None:
-            tx.put("event", change.event, condition=PaymentEventModel.pk.does_not_exist())
-        self._commit(tx)
+            plan.put("event", change.event, condition=PaymentEventModel.pk.does_not_exist())
+        plans = [plan]
+        if change.release_lines:
+            # A product deleted since gets nothing back (there is nothing to give it to).
+            plans.append(ProductRepository.return_stock([
+                (line.product_id, int(line.quantity)) for line in order.lines
+                if existing_products is None or line.product_id in existing_products]))
+        self._commit(plans)
         order.status, order.updated_at = change.to, change.now
         for name, value in change.sets.items():
             setattr(order, name, value)
@@ -242,11 +238,11 @@ class OrderRepository:
             actions.append(attribute.remove() if value is None else attribute.set(value))
         if now is not None:
             actions.append(OrderModel.updated_at.set(now))
-        tx = LabeledTransaction(self._settings)
-        tx.update("order", OrderModel(order.pk, order.sk), actions=actions, condition=condition)
+        plan = WritePlan()
+        plan.update("order", OrderModel(order.pk, order.sk), actions=actions, condition=condition)
         if event is not None:
-            tx.put("event", event, condition=PaymentEventModel.pk.does_not_exist())
-        self._commit(tx)
+            plan.put("event", event, condition=PaymentEventModel.pk.does_not_exist())
+        self._commit([plan])
         for name, value in sets.items():
             setattr(order, name, value)
         if now is not None:
@@ -254,26 +250,25 @@ class OrderRepository:
 
     def add_refund(self, order: OrderModel, cents: int, event: PaymentEventModel, now: str) -> None:
         """Count a refund on the order, with the event that caused it (the order keeps its state)."""
-        tx = LabeledTransaction(self._settings)
-        tx.update("order", OrderModel(order.pk, order.sk),
-                  actions=[OrderModel.refunded_cents.add(cents), OrderModel.updated_at.set(now)],
-                  condition=OrderModel.pk.exists())
-        tx.put("event", event, condition=PaymentEventModel.pk.does_not_exist())
-        self._commit(tx)
+        plan = WritePlan()
+        plan.update("order", OrderModel(order.pk, order.sk),
+                    actions=[OrderModel.refunded_cents.add(cents), OrderModel.updated_at.set(now)],
+                    condition=OrderModel.pk.exists())
+        plan.put("event", event, condition=PaymentEventModel.pk.does_not_exist())
+        self._commit([plan])
         order.refunded_cents = int(order.refunded_cents or 0) + cents
 
     def record_event(self, event: PaymentEventModel) -> None:
         """An event with no effect on any order, kept so a replay is recognised."""
-        tx = LabeledTransaction(self._settings)
-        tx.put("event", event, condition=PaymentEventModel.pk.does_not_exist())
-        self._commit(tx)
+        plan = WritePlan()
+        plan.put("event", event, condition=PaymentEventModel.pk.does_not_exist())
+        self._commit([plan])
 
     # -- plumbing --------------------------------------------------------------------
 
-    @staticmethod
-    def _commit(tx: LabeledTransaction) -> None:
+    def _commit(self, plans: list[WritePlan]) -> None:
         try:
-            tx.commit()
+            commit(self._settings, plans)
         except TransactionFailed as failed:
             if "event" in failed.failed:
                 raise EventAlreadyHandled() from None
@@ -292,7 +287,7 @@ class OrderRepository:
             models_by_table.setdefault(table, []).append(model)
             entry = request.setdefault(table, {"Keys": [], "ConsistentRead": True})
             entry["Keys"].extend({"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in pairs)
-        client = transaction_connection(self._settings).client
+        client = shared_connection(self._settings).client
         found: list[Model] = []
         for attempt in range(_BATCH_GET_ATTEMPTS):
             try:

@@ -1,28 +1,32 @@
-"""Product and category storage on DynamoDB (PynamoDB).
+"""Product and category storage on DynamoDB (PynamoDB): the only code that writes them.
+
+Every write is a :class:`~catalog_lambda.repositories.plans.WritePlan` built by a pure
+function of what was read (:func:`create_plan`, :func:`replace_plan`,
+:func:`delete_plan`, and the stock plans orders put in their own transaction), then
+committed by :func:`~catalog_lambda.repositories.plans.commit`. Bulk import commits
+the same plans, many per transaction.
 
 Every write that must not be lost or doubled is conditional or transactional:
 sku uniqueness is a conditional put of a guard item in the same transaction as the
-product, edits are conditional on ``version``, stock moves with one conditional
-UpdateItem, and category counts move in the same transaction as the product.
+product, edits are conditional on ``version``, stock moves with conditional updates,
+and category counts move in the same transaction as the product.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from catalog_lambda.clock import now_rfc3339
-from catalog_lambda.dynamo import (
-    MAX_TRANSACTION_ITEMS,
-    LabeledTransaction,
-    TransactionFailed,
-    unavailable_on_throttle,
-)
+from catalog_lambda.dynamo import TransactionFailed, unavailable_on_throttle
 from catalog_lambda.errors import (
     ConflictError,
+    DomainError,
     DuplicateSkuError,
     OutOfStockError,
     PreconditionFailedError,
@@ -44,6 +48,7 @@ from catalog_lambda.models import (
     token_pk,
     token_sk,
 )
+from catalog_lambda.repositories.plans import WritePlan, category_label, commit
 from catalog_lambda.settings import Settings
 from catalog_lambda.text import MAX_INDEXED_CHARS, index_words, name_key, words
 
@@ -83,10 +88,17 @@ class ProductRepository:
             except DoesNotExist:
                 raise ProductNotFoundError(f"product {product_id!r} does not exist") from None
 
-    def get_many(self, product_ids: list[str]) -> dict[str, ProductModel]:
+    def get_many(self, product_ids: list[str], consistent: bool = False) -> dict[str, ProductModel]:
         keys = [(product_pk(pid), PRODUCT_SK) for pid in dict.fromkeys(product_ids)]
         with unavailable_on_throttle():
-            return {p.id: p for p in ProductModel.batch_get(keys)}
+            return {p.id: p for p in ProductModel.batch_get(keys, consistent_read=consistent)}
+
+    def product_ids_by_sku(self, skus: list[str]) -> dict[str, str]:
+        """The product id holding each sku (skus nobody holds are absent); consistent reads."""
+        keys = [(sku_pk(s), SKU_SK) for s in dict.fromkeys(skus)]
+        with unavailable_on_throttle():
+            return {guard.pk.removeprefix(sku_pk("")): guard.product_id
+                    for guard in SkuModel.batch_get(keys, consistent_read=True)}
 
     def list_products(self, category: str | None, limit: int, start_key: dict[str, Any] | None) -> Page:
         """One Query on a GSI, ordered by name. Reads one extra item to know if more follow."""
@@ -156,7 +168,7 @@ class ProductRepository:
         with unavailable_on_throttle():
             return list(CategoryModel.query(CATEGORIES_PK))
 
-    # -- writes ----------------------------------------------------------------------
+    # -- writes: each builds a plan from what it read, then commits it ----------------
 
     def create_category(self, slug: str, name: str) -> CategoryModel:
         category = CategoryModel(CATEGORIES_PK, slug, name=name, product_count=0)
@@ -170,124 +182,66 @@ class ProductRepository:
         return category
 
     def create(self, fields: dict[str, Any], product_id: str, stock: int) -> ProductModel:
-        now = now_rfc3339()
-        product = ProductModel(
-            product_pk(product_id), PRODUCT_SK, id=product_id, stock=stock, created_at=now, updated_at=now, version=1,
-            **fields,
-        )
-        fill_derived(product)
-        token_items = [TokenModel(token_pk(w), token_sk(w, product_id), product_id=product_id) for w in product.words]
-        tx = LabeledTransaction(self._settings)
-        tx.put("product", product, condition=ProductModel.pk.does_not_exist())
-        tx.put("sku", SkuModel(sku_pk(product.sku), SKU_SK, product_id=product_id),
-               condition=SkuModel.pk.does_not_exist())
-        tx.update("category", CategoryModel(CATEGORIES_PK, product.category),
-                  actions=[CategoryModel.product_count.add(1)], condition=CategoryModel.pk.exists())
-        in_tx = MAX_TRANSACTION_ITEMS - len(tx)
-        for token in token_items[:in_tx]:
-            tx.put("token", token)
+        """One TransactWriteItems: the product, its sku guard, its tokens and the category count."""
+        product, plan = create_plan(fields, product_id, stock)
         try:
-            tx.commit()
+            commit(self._settings, [plan])
         except TransactionFailed as failed:
-            # Validation (400) before state (409), as the contract orders its checks.
-            if "category" in failed.failed:
-                raise _unknown_category(product.category) from None
-            if "sku" in failed.failed:
-                raise _duplicate_sku(product.sku) from None
-            raise ConflictError("the product could not be created; retry") from None
-        self._put_tokens(token_items[in_tx:])
+            raise _rejected(failed, product) or ConflictError("the product could not be created; retry") from None
         return product
 
     def replace(self, product_id: str, fields: dict[str, Any], expected_version: int | None) -> ProductModel:
-        """Replace the editable fields, conditional on the version we read (or the caller's)."""
+        """Replace the editable fields: one GetItem, then one TransactWriteItems carrying the
+        token changes, conditional on what was read (retried if it moved meanwhile)."""
         for _attempt in range(5):
             current = self.get(product_id)
             if expected_version is not None and current.version != expected_version:
                 raise PreconditionFailedError("the product was changed since the given ETag")
+            updated, plan = replace_plan(current, fields)
             try:
-                return self._replace_from(current, fields)
-            except _VersionMoved:
-                if expected_version is not None:
-                    raise PreconditionFailedError("the product was changed since the given ETag") from None
+                commit(self._settings, [plan])
+            except TransactionFailed as failed:
+                if not failed.failed & {"product", "old_sku"}:
+                    raise _rejected(failed, updated) or ConflictError("the product could not be updated; retry") \
+                        from None
+                continue  # edited, or its stock moved, since we read: read again
+            return updated
         raise ConflictError("the product is being edited concurrently; retry")
 
-    def _replace_from(self, current: ProductModel, fields: dict[str, Any]) -> ProductModel:
-        old_words, old_sku, old_category = list(current.words or []), current.sku, current.category
-        updated = ProductModel(current.pk, current.sk, **{**current.attribute_values, **fields})
-        updated.image_url = fields.get("image_url")
-        updated.version = current.version + 1
-        updated.updated_at = now_rfc3339()
-        fill_derived(updated)
-        new_tokens = [w for w in updated.words if w not in old_words]
-        stale_tokens = [w for w in old_words if w not in updated.words]
-        pid = current.id
-        # Stock is left out: it moves only through its own conditional updates.
-        actions = [getattr(ProductModel, name).set(getattr(updated, name)) for name in (
-            "sku", "name", "description", "category", "price_cents", "currency", "version", "updated_at",
-            "words", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk")]
-        actions.append(
-            ProductModel.image_url.set(updated.image_url) if updated.image_url is not None
-            else ProductModel.image_url.remove()
-        )
-        tx = LabeledTransaction(self._settings)
-        tx.update("product", ProductModel(current.pk, current.sk), actions=actions,
-                  condition=ProductModel.version == current.version)
-        if updated.sku != old_sku:
-            tx.put("sku", SkuModel(sku_pk(updated.sku), SKU_SK, product_id=pid), condition=SkuModel.pk.does_not_exist())
-            tx.delete("old_sku", SkuModel(sku_pk(old_sku), SKU_SK), condition=SkuModel.product_id == pid)
-        if updated.category != old_category:
-            tx.update("category", CategoryModel(CATEGORIES_PK, updated.category),
-                      actions=[CategoryModel.product_count.add(1)], condition=CategoryModel.pk.exists())
-            tx.update("old_category", CategoryModel(CATEGORIES_PK, old_category),
-                      actions=[CategoryModel.product_count.add(-1)])
-        slots = MAX_TRANSACTION_ITEMS - len(tx)
-        for word in new_tokens[:slots]:
-            tx.put("token", TokenModel(token_pk(word), token_sk(word, pid), product_id=pid))
+    def set_image_url(self, product_id: str, image_url: str) -> None:
+        """Point the product at a new image: one conditional UpdateItem. The version moves,
+        so an edit made from an older copy of the product fails (412) instead of undoing it."""
+        item = ProductModel(product_pk(product_id), PRODUCT_SK)
+        actions: list[Action] = [ProductModel.image_url.set(image_url), ProductModel.version.add(1),
+                   ProductModel.updated_at.set(now_rfc3339())]
         try:
-            tx.commit()
-        except TransactionFailed as failed:
-            if "product" in failed.failed or "old_sku" in failed.failed:
-                raise _VersionMoved() from None
-            if "category" in failed.failed:
-                raise _unknown_category(updated.category) from None
-            if "sku" in failed.failed:
-                raise _duplicate_sku(updated.sku) from None
-            raise ConflictError("the product could not be updated; retry") from None
-        self._put_tokens([TokenModel(token_pk(w), token_sk(w, pid), product_id=pid) for w in new_tokens[slots:]])
-        # Stale tokens are harmless (search re-checks names) but are removed to keep the index small.
-        self._delete_tokens(pid, stale_tokens)
-        return self.get(pid)
+            with unavailable_on_throttle():
+                item.update(actions=actions, condition=ProductModel.pk.exists(), add_version_condition=False)
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                raise ProductNotFoundError(f"product {product_id!r} does not exist") from None
+            raise
 
     def delete(self, product_id: str) -> None:
         for _attempt in range(5):
             current = self.get(product_id)
-            tx = LabeledTransaction(self._settings)
-            tx.delete("product", ProductModel(current.pk, current.sk),
-                      condition=ProductModel.version == current.version)
-            tx.delete("sku", SkuModel(sku_pk(current.sku), SKU_SK), condition=SkuModel.product_id == product_id)
-            tx.update("category", CategoryModel(CATEGORIES_PK, current.category),
-                      actions=[CategoryModel.product_count.add(-1)])
             try:
-                tx.commit()
+                commit(self._settings, [delete_plan(current)])
             except TransactionFailed:
                 continue
-            self._delete_tokens(product_id, list(current.words or []))
             return
         raise ConflictError("the product is being edited concurrently; retry")
 
     def adjust_stock(self, product_id: str, delta: int | None = None, set_to: int | None = None) -> int:
-        """One conditional UpdateItem; stock never goes below zero."""
+        """One conditional UpdateItem (it answers with the new stock); stock never goes below zero."""
         item = ProductModel(product_pk(product_id), PRODUCT_SK)
         actions: list[Action]
+        condition: Condition
         if set_to is not None:
-            actions = [ProductModel.stock.set(set_to)]
-            condition = ProductModel.pk.exists()
+            actions, condition = [ProductModel.stock.set(set_to)], ProductModel.pk.exists()
         else:
             assert delta is not None
-            actions = [ProductModel.stock.add(delta)]
-            condition = ProductModel.pk.exists()
-            if delta < 0:
-                condition = condition & (ProductModel.stock >= -delta)
+            actions, condition = [ProductModel.stock.add(delta)], _stock_condition(max(0, -delta))
         try:
             with unavailable_on_throttle():
                 item.update(actions=actions, condition=condition, add_version_condition=False)
@@ -301,49 +255,139 @@ class ProductRepository:
             ) from None
         return int(item.stock)
 
-    # -- stock moved by orders, inside the order repository's transactions ---------------
+    # -- stock moved inside another aggregate's transaction (orders) --------------------
 
     @staticmethod
-    def reserve_in(tx: LabeledTransaction, label: str, product: ProductModel, quantity: int) -> None:
-        """Take ``quantity`` units, only if they are there and the price read is unchanged."""
-        tx.update(label, ProductModel(product_pk(product.id), PRODUCT_SK),
-                  actions=[ProductModel.stock.add(-quantity)],
-                  condition=(ProductModel.pk.exists() & (ProductModel.stock >= quantity)
-                             & (ProductModel.price_cents == product.price_cents)
-                             & (ProductModel.currency == product.currency)))
+    def reserve_stock(lines: Sequence[tuple[ProductModel, int]]) -> WritePlan:
+        """See :func:`reserve_stock_plan`."""
+        return reserve_stock_plan(lines)
 
     @staticmethod
-    def release_in(tx: LabeledTransaction, label: str, product_id: str, quantity: int) -> None:
-        """Give ``quantity`` units back to a product that still exists."""
-        tx.update(label, ProductModel(product_pk(product_id), PRODUCT_SK),
-                  actions=[ProductModel.stock.add(quantity)], condition=ProductModel.pk.exists())
-
-    # -- token maintenance beyond one transaction --------------------------------------
-
-    def _put_tokens(self, tokens: list[TokenModel]) -> None:
-        if not tokens:
-            return
-        with unavailable_on_throttle(), TokenModel.batch_write() as batch:
-            for token in tokens:
-                batch.save(token)
-
-    def _delete_tokens(self, product_id: str, stale: list[str]) -> None:
-        if not stale:
-            return
-        with unavailable_on_throttle(), TokenModel.batch_write() as batch:
-            for word in stale:
-                batch.delete(TokenModel(token_pk(word), token_sk(word, product_id)))
+    def return_stock(lines: Sequence[tuple[str, int]]) -> WritePlan:
+        """See :func:`return_stock_plan`."""
+        return return_stock_plan(lines)
 
 
-class _VersionMoved(Exception):
-    """The item's version changed between our read and our conditional write."""
+# --- plans: pure functions of what was read -------------------------------------------------
 
 
-def _duplicate_sku(sku: str) -> DuplicateSkuError:
-    return DuplicateSkuError(f"sku {sku!r} is already used", [{"field": "sku", "issue": "already used"}])
+def stored_fields(product: ProductModel) -> dict[str, Any]:
+    """The editable fields as a request gives them (what :func:`unchanged` compares)."""
+    return {
+        "sku": product.sku, "name": product.name, "description": product.description or "",
+        "category": product.category, "price_cents": int(product.price_cents), "currency": product.currency,
+        "image_url": product.image_url,
+    }
 
 
-def _unknown_category(slug: str) -> ValidationError:
-    return ValidationError(
-        f"category {slug!r} does not exist", [{"field": "category", "issue": "not an existing category slug"}]
+def unchanged(current: ProductModel, fields: dict[str, Any]) -> bool:
+    """Whether writing ``fields`` would change none of the product's editable fields."""
+    have = stored_fields(current)
+    want = {"description": "", "image_url": None, **fields}
+    return all(have[name] == want.get(name) for name in EDITABLE_FIELDS)
+
+
+def create_plan(fields: dict[str, Any], product_id: str, stock: int) -> tuple[ProductModel, WritePlan]:
+    """A new product: conditional on its id and its sku being free and its category existing."""
+    now = now_rfc3339()
+    product = ProductModel(
+        product_pk(product_id), PRODUCT_SK, id=product_id, stock=stock, created_at=now, updated_at=now, version=1,
+        **fields,
     )
+    fill_derived(product)
+    plan = WritePlan()
+    plan.put("product", product, condition=ProductModel.pk.does_not_exist())
+    plan.put("sku", SkuModel(sku_pk(product.sku), SKU_SK, product_id=product_id),
+             condition=SkuModel.pk.does_not_exist())
+    plan.count(product.category, +1)
+    plan.token_puts = [_token(w, product_id) for w in product.words]
+    return product, plan
+
+
+def replace_plan(current: ProductModel, fields: dict[str, Any]) -> tuple[ProductModel, WritePlan]:
+    """The editable fields replaced, conditional on the version and stock that were read
+    (so the answer built here is the stored product); stock itself is not written."""
+    pid = current.id
+    updated = ProductModel(current.pk, current.sk, **{**current.attribute_values, **fields})
+    updated.image_url = fields.get("image_url")
+    updated.version = int(current.version) + 1
+    updated.updated_at = now_rfc3339()
+    fill_derived(updated)
+    actions = [getattr(ProductModel, name).set(getattr(updated, name)) for name in _WRITTEN_ON_REPLACE]
+    actions.append(ProductModel.image_url.set(updated.image_url) if updated.image_url is not None
+                   else ProductModel.image_url.remove())
+    plan = WritePlan()
+    plan.update("product", ProductModel(current.pk, current.sk), actions=actions,
+                condition=(ProductModel.version == current.version) & (ProductModel.stock == current.stock))
+    if updated.sku != current.sku:
+        plan.put("sku", SkuModel(sku_pk(updated.sku), SKU_SK, product_id=pid), condition=SkuModel.pk.does_not_exist())
+        plan.delete("old_sku", SkuModel(sku_pk(current.sku), SKU_SK), condition=SkuModel.product_id == pid)
+    if updated.category != current.category:
+        plan.count(updated.category, +1)
+        plan.count(current.category, -1)
+    old_words = list(current.words or [])
+    plan.token_puts = [_token(w, pid) for w in updated.words if w not in old_words]
+    plan.token_deletes = [TokenModel(token_pk(w), token_sk(w, pid)) for w in old_words if w not in updated.words]
+    return updated, plan
+
+
+def delete_plan(current: ProductModel) -> WritePlan:
+    """The product (conditional on the version read), its sku guard, its tokens and its count."""
+    pid = current.id
+    plan = WritePlan()
+    plan.delete("product", ProductModel(current.pk, current.sk), condition=ProductModel.version == current.version)
+    plan.delete("sku", SkuModel(sku_pk(current.sku), SKU_SK), condition=SkuModel.product_id == pid)
+    plan.count(current.category, -1)
+    plan.token_deletes = [TokenModel(token_pk(w), token_sk(w, pid)) for w in current.words or []]
+    return plan
+
+
+def reserve_stock_plan(lines: Sequence[tuple[ProductModel, int]]) -> WritePlan:
+    """Take ``quantity`` from each product's stock, for an order's transaction.
+
+    Each step (label ``line:<product id>``) is conditional on the product existing,
+    holding at least ``quantity``, and still having the price and currency that were
+    read (the order quotes them).
+    """
+    plan = WritePlan()
+    for product, quantity in lines:
+        plan.update(f"line:{product.id}", ProductModel(product.pk, PRODUCT_SK),
+                    actions=[ProductModel.stock.add(-quantity)],
+                    condition=(_stock_condition(quantity) & (ProductModel.price_cents == product.price_cents)
+                               & (ProductModel.currency == product.currency)))
+    return plan
+
+
+def return_stock_plan(lines: Sequence[tuple[str, int]]) -> WritePlan:
+    """Give ``quantity`` back to each product (label ``line:<product id>``), for an order's
+    transaction; conditional on the product still existing (leave deleted ones out)."""
+    plan = WritePlan()
+    for product_id, quantity in lines:
+        plan.update(f"line:{product_id}", ProductModel(product_pk(product_id), PRODUCT_SK),
+                    actions=[ProductModel.stock.add(quantity)], condition=ProductModel.pk.exists())
+    return plan
+
+
+# Every field a replace writes; stock is left out: it moves only through its own conditional updates.
+_WRITTEN_ON_REPLACE = ("sku", "name", "description", "category", "price_cents", "currency", "version", "updated_at",
+                       "words", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk")
+
+
+def _stock_condition(at_least: int) -> Condition:
+    exists: Condition = ProductModel.pk.exists()
+    return exists & (ProductModel.stock >= at_least) if at_least > 0 else exists
+
+
+def _token(word: str, product_id: str) -> TokenModel:
+    return TokenModel(token_pk(word), token_sk(word, product_id), product_id=product_id)
+
+
+def _rejected(failed: TransactionFailed, product: ProductModel) -> DomainError | None:
+    """The client's error for a failed create or replace, validation (400) before state (409),
+    as the contract orders its checks; None when only a race was lost."""
+    if category_label(product.category) in failed.failed:
+        return ValidationError(f"category {product.category!r} does not exist",
+                               [{"field": "category", "issue": "not an existing category slug"}])
+    if "sku" in failed.failed:
+        return DuplicateSkuError(f"sku {product.sku!r} is already used", [{"field": "sku", "issue": "already used"}])
+    return None

@@ -5,6 +5,7 @@ Behaviours (the browser sees one origin, as locally):
 - default      -> the private S3 bucket with ``site/static`` (origin access control)
 - ``/api/*``   -> API Gateway. Chalice's stage is named ``api``, so /api/products
   reaches the route /products with no rewriting. Never cached, Authorization forwarded.
+- ``/img/*``, ``/img-upload`` -> the private images bucket (``infra/stacks/images.py``)
 - ``/p/*``, ``/sitemap.xml`` -> the ALB of the container stack, with the origin-verify
   header the ALB requires; over HTTPS to ``origin.<domain>`` when the stage has a
   domain, else over HTTP to the ALB's own name.
@@ -45,6 +46,7 @@ from infra.stacks.common import (
     tags,
 )
 from infra.stacks.container import ORIGIN_HEADER, origin_secret_reference
+from infra.stacks.images import add_images
 
 # AWS managed CloudFront policies (stable, documented ids).
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
@@ -163,6 +165,8 @@ def build(cfg: StageConfig) -> Template:
         )
         for path in ALB_PATHS
     ]
+    image_origins, image_behaviours = add_images(template, cfg, headers)
+    behaviours += image_behaviours
     distribution = template.add_resource(checkov_skip(cloudfront.Distribution(
         "Distribution",
         DistributionConfig=cloudfront.DistributionConfig(
@@ -208,6 +212,7 @@ def build(cfg: StageConfig) -> Template:
                     OriginCustomHeaders=[cloudfront.OriginCustomHeader(
                         HeaderName=ORIGIN_HEADER, HeaderValue=origin_secret_reference(cfg))],
                 ),
+                *image_origins,
             ],
             DefaultCacheBehavior=cloudfront.DefaultCacheBehavior(
                 TargetOriginId="site", ViewerProtocolPolicy="redirect-to-https",

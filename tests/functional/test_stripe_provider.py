@@ -130,8 +130,8 @@ def test_a_checkout_session_carries_exactly_the_orders_total(stripe_api: FakeStr
         "payment_intent_data[metadata][order_id]": "ord123",
     }
     # The lines add up to the order's total: Stripe's amount_total is exactly it.
-    total = sum(int(seen.form[f"line_items[{i}][price_data][unit_amount]"]) * int(seen.form[f"line_items[{i}][quantity]"])
-                for i in range(3))
+    total = sum(int(seen.form[f"line_items[{i}][price_data][unit_amount]"])
+                * int(seen.form[f"line_items[{i}][quantity]"]) for i in range(3))
     assert total == 3450
 
 

@@ -55,7 +55,8 @@ def test_lambda_policy_names_every_resource_it_can(stage: str) -> None:
         if "*" in _as_list(statement["Resource"]):
             assert all(a in WILDCARD_RESOURCE_REASONS for a in actions), statement["Sid"]
         for resource in _as_list(statement["Resource"]):
-            assert resource == "*" or f"{stage}" in resource or statement["Sid"] == "CursorKeyDecrypt"
+            assert resource == "*" or f"{stage}" in resource or statement["Sid"] == "CursorKeyDecrypt" or (
+                statement["Sid"] == "OrderEmails" and "ses:FromAddress" in statement["Condition"]["StringEquals"])
 
 
 @pytest.mark.parametrize("stage", sorted(STAGES))
@@ -67,6 +68,7 @@ def test_lambda_policy_grants_what_the_code_calls_and_nothing_else(stage: str) -
         "secretsmanager:GetSecretValue", "kms:Decrypt",
         "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
         "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+        "s3:PutObject", "ses:SendEmail",
     }
     assert "cloudwatch:PutMetricData" not in granted  # metrics leave as EMF log lines
 
@@ -75,7 +77,8 @@ def test_kms_decrypt_is_pinned_to_the_cursor_secret_through_secrets_manager() ->
     (decrypt,) = [s for s in policies.lambda_policy("prod")["Statement"] if s["Sid"] == "CursorKeyDecrypt"]
     condition = decrypt["Condition"]["StringLike"]
     assert condition["kms:ViaService"] == "secretsmanager.*.amazonaws.com"
-    assert "store/prod/cursor-signing-key" in condition["kms:EncryptionContext:SecretARN"]
+    secrets = condition["kms:EncryptionContext:SecretARN"]
+    assert [arn.split(":secret:")[1] for arn in secrets] == ["store/prod/cursor-signing-key-*", "store/prod/payment-*"]
 
 
 def _template_statements() -> Iterator[tuple[str, str, dict[str, Any]]]:

@@ -14,7 +14,7 @@ import pytest
 from tests.api_client import ApiClient
 from tests.integration.sell import ADDRESS
 
-pytestmark = [pytest.mark.integration, pytest.mark.concurrency]
+pytestmark = pytest.mark.concurrency
 
 
 def _order(client: ApiClient, lines: list[dict[str, Any]], key: str | None = None) -> tuple[int, dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""Unit fixtures: the catalog service over moto's in-process DynamoDB (``mock_aws``).
+"""Functional fixtures: the catalog service over moto's in-process DynamoDB (``mock_aws``).
 
 Each test module gets a fresh service (the cached factory is reset around it); each
 test gets empty tables holding the six demo categories, and a way to count the DynamoDB calls a piece of code makes.
@@ -16,18 +16,18 @@ from moto import mock_aws
 
 from catalog_lambda import services
 from catalog_lambda.catalog import CatalogService
-from catalog_lambda.dynamo import transaction_connection
+from catalog_lambda.dynamo import shared_connection
 from catalog_lambda.models import PRODUCTS_TABLE_MODELS
 from catalog_lambda.settings import Settings
 from infra.local.bootstrap import client, create_tables
 from infra.local.seed_data import CATEGORIES
 
-UNIT_SETTINGS = Settings(stage="unit", cursor_signing_key="x" * 32, endpoint_url=None)
+FUNCTIONAL_SETTINGS = Settings(stage="functional", cursor_signing_key="x" * 32, endpoint_url=None)
 
 
 @pytest.fixture
 def settings() -> Settings:
-    return UNIT_SETTINGS
+    return FUNCTIONAL_SETTINGS
 
 
 @pytest.fixture(scope="module")
@@ -36,13 +36,14 @@ def _module_catalog() -> Iterator[tuple[CatalogService, Any]]:
     module: creating tables and botocore clients is the slow part (~0.5 s a test)."""
     services.reset()
     with mock_aws():
-        create_tables(UNIT_SETTINGS)
-        yield services.catalog_service(UNIT_SETTINGS), client("dynamodb", None)
+        create_tables(FUNCTIONAL_SETTINGS)
+        yield services.catalog_service(FUNCTIONAL_SETTINGS), client("dynamodb", None)
     services.reset()
 
 
 def _empty_tables(dynamodb: Any) -> None:
-    for table in (UNIT_SETTINGS.products_table, UNIT_SETTINGS.orders_table, UNIT_SETTINGS.idempotency_table):
+    settings = FUNCTIONAL_SETTINGS
+    for table in (settings.products_table, settings.orders_table, settings.idempotency_table):
         key_names = [k["AttributeName"] for k in dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]]
         for page in dynamodb.get_paginator("scan").paginate(TableName=table, ProjectionExpression=",".join(key_names)):
             for item in page["Items"]:
@@ -98,11 +99,11 @@ class CallLog:
 
 @contextmanager
 def _recording() -> Iterator[CallLog]:
-    # Every model of the products table has its own PynamoDB connection and botocore
-    # client; a handler on each client's own event system sees every API call it makes.
+    # Every model and transaction should share one botocore client (dynamo.shared_connection);
+    # collecting each one's client still sees every API call if one ever did not.
     log = CallLog()
     connections = [m._get_connection().connection for m in PRODUCTS_TABLE_MODELS]
-    connections.append(transaction_connection(UNIT_SETTINGS))  # writes' transactions
+    connections.append(shared_connection(FUNCTIONAL_SETTINGS))  # transactions and batch writes
     clients = {id(c.client): c.client for c in connections}
     for botocore_client in clients.values():
         botocore_client.meta.events.register("before-call.dynamodb", log)

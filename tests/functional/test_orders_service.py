@@ -7,8 +7,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,7 +17,6 @@ import stripe
 
 from catalog_lambda.catalog import CatalogService
 from catalog_lambda.cursor import CursorCodec
-from catalog_lambda.dynamo import transaction_connection
 from catalog_lambda.errors import (
     IdempotencyConflictError,
     InvalidSignatureError,
@@ -29,7 +27,6 @@ from catalog_lambda.errors import (
     TooManyPendingOrdersError,
     ValidationError,
 )
-from catalog_lambda.models import ORDERS_TABLE_MODELS, PRODUCTS_TABLE_MODELS
 from catalog_lambda.orders import (
     OUTCOME_DUPLICATE,
     OUTCOME_MISMATCH,
@@ -493,51 +490,31 @@ def test_listing_all_orders_pages_newest_first_and_filters_by_status(shop: Shop,
 # -- round trips (the contract's bars) --------------------------------------------------------------
 
 
-@contextmanager
-def dynamodb_operations(settings: Settings) -> Iterator[list[str]]:
-    """Every DynamoDB operation any model or transaction connection makes inside the block."""
-    operations: list[str] = []
-
-    def record(model: Any, **_kwargs: Any) -> None:
-        operations.append(model.name)
-
-    connections = [m._get_connection().connection for m in (*PRODUCTS_TABLE_MODELS, *ORDERS_TABLE_MODELS)]
-    connections.append(transaction_connection(settings))
-    clients = {id(c.client): c.client for c in connections}
-    for client in clients.values():
-        client.meta.events.register("before-call.dynamodb", record)
-    try:
-        yield operations
-    finally:
-        for client in clients.values():
-            client.meta.events.unregister("before-call.dynamodb", record)
-
-
 def test_placing_is_two_round_trips_and_a_replay_one(shop: Shop, new_product: NewProduct,
-                                                      settings: Settings) -> None:
+                                                      dynamodb_calls: Any) -> None:
     a, b = new_product(stock=5), new_product(stock=5)
-    with dynamodb_operations(settings) as placing:
+    with dynamodb_calls() as placing:
         shop.orders.place_order("alice", EMAIL, "rt", order_body((a["id"], 1), (b["id"], 2)))
-    assert placing == ["BatchGetItem", "TransactWriteItems"]
-    with dynamodb_operations(settings) as replay:
+    assert placing.operations == ["BatchGetItem", "TransactWriteItems"]
+    with dynamodb_calls() as replay:
         assert not shop.orders.place_order("alice", EMAIL, "rt", order_body((a["id"], 1), (b["id"], 2))).created
-    assert replay == ["BatchGetItem"]
+    assert replay.operations == ["BatchGetItem"]
 
 
-def test_a_webhook_is_at_most_two_round_trips(shop: Shop, new_product: NewProduct, settings: Settings) -> None:
+def test_a_webhook_is_at_most_two_round_trips(shop: Shop, new_product: NewProduct, dynamodb_calls: Any) -> None:
     product = new_product(stock=5)
     order = shop.place((product["id"], 1))
     session = shop.orders.pay(order["id"], "alice")
     event = completed(order, session["session_id"])
-    with dynamodb_operations(settings) as paying:
+    with dynamodb_calls() as paying:
         assert shop.webhook(event) == OUTCOME_PAID
-    assert paying == ["BatchGetItem", "TransactWriteItems"]
-    with dynamodb_operations(settings) as replay:
+    assert paying.operations == ["BatchGetItem", "TransactWriteItems"]
+    with dynamodb_calls() as replay:
         assert shop.webhook(event) == OUTCOME_DUPLICATE
-    assert replay == ["BatchGetItem"]
-    with dynamodb_operations(settings) as refused, pytest.raises(InvalidSignatureError):
+    assert replay.operations == ["BatchGetItem"]
+    with dynamodb_calls() as refused, pytest.raises(InvalidSignatureError):
         shop.webhook(event, secret="whsec_wrong")
-    assert refused == []
+    assert refused.operations == []
 
 
 def test_a_paid_then_cancelled_orders_payment_delivered_again_is_not_refunded_twice(
