@@ -8,8 +8,9 @@ The function calls (and nothing more):
 - DynamoDB item reads/writes, queries, batches and transaction parts on the stage's
   three tables and their indexes (PynamoDB also calls DescribeTable). Transactions are
   authorized per item action, so there is no separate transact permission.
-- ``secretsmanager:GetSecretValue`` on the cursor-signing secret, and ``kms:Decrypt``
-  of the secrets key only when Secrets Manager asks for it on that secret's behalf.
+- ``secretsmanager:GetSecretValue`` on the cursor-signing and origin-verify secrets
+  (``api/origin.py``), and ``kms:Decrypt`` of the secrets key only when Secrets Manager
+  asks for it on one of those secrets' behalf.
 - CloudWatch Logs for its own log groups (metrics go out as EMF log lines, so no
   ``cloudwatch:PutMetricData``), and X-Ray segments.
 """
@@ -20,7 +21,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from infra.config import STAGES, TABLES, cursor_secret_name, lambda_function_prefix, table_name
+from infra.config import STAGES, TABLES, cursor_secret_name, lambda_function_prefix, origin_secret_name, table_name
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 CHALICE_DIR = PROJECT_DIR / ".chalice"
@@ -37,6 +38,26 @@ TABLES_WITH_INDEXES = ("products", "orders")
 
 def policy_path(stage: str) -> Path:
     return CHALICE_DIR / f"policy-{stage}.json"
+
+
+def _secret_statements(sid: str, secret: str) -> list[dict[str, Any]]:
+    return [
+        {"Sid": sid, "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": secret},
+        {
+            "Sid": f"{sid}Decrypt",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt"],
+            # The secrets key's id is random; the conditions pin its use to this one
+            # secret, through Secrets Manager only.
+            "Resource": "arn:aws:kms:*:*:key/*",
+            "Condition": {
+                "StringLike": {
+                    "kms:ViaService": "secretsmanager.*.amazonaws.com",
+                    "kms:EncryptionContext:SecretARN": secret,
+                }
+            },
+        },
+    ]
 
 
 def lambda_policy(stage: str) -> dict[str, Any]:
@@ -63,21 +84,9 @@ def lambda_policy(stage: str) -> dict[str, Any]:
                 ],
             },
             {"Sid": "Tables", "Effect": "Allow", "Action": list(DYNAMODB_ACTIONS), "Resource": tables},
-            {"Sid": "CursorKey", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": secret},
-            {
-                "Sid": "CursorKeyDecrypt",
-                "Effect": "Allow",
-                "Action": ["kms:Decrypt"],
-                # The secrets key's id is random; the conditions pin its use to this one
-                # secret, through Secrets Manager only.
-                "Resource": "arn:aws:kms:*:*:key/*",
-                "Condition": {
-                    "StringLike": {
-                        "kms:ViaService": "secretsmanager.*.amazonaws.com",
-                        "kms:EncryptionContext:SecretARN": secret,
-                    }
-                },
-            },
+            *_secret_statements("CursorKey", secret),
+            *_secret_statements(
+                "OriginVerifyKey", f"arn:aws:secretsmanager:*:*:secret:{origin_secret_name(stage)}-*"),
             {"Sid": "Tracing", "Effect": "Allow", "Action": list(XRAY_ACTIONS), "Resource": "*"},
         ],
     }
