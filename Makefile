@@ -8,13 +8,14 @@ STAMP := $(VENV)/.installed
 STAGE ?= dev
 OUT ?= dist
 
-.PHONY: dev test tools synth-infra lint-infra token package deploy deploy-infra diff-infra deploy-site deploy-server lint typecheck unit integration e2e chromium soak bench clean help
+.PHONY: dev test tools synth-infra lint-infra token import package deploy deploy-infra diff-infra deploy-site deploy-server lint typecheck unit integration e2e chromium soak bench clean help
 
 help:
 	@echo "make dev                 start the whole local stack (emulator, API, storefront, container)"
 	@echo "make test                run every test (installs what it needs)"
 	@echo "make e2e                 the browser tests only (headless chromium)"
-	@echo "make token USER=admin    print a demo user's ID token (admin|shopper)"
+	@echo "make token USER=admin    print a demo user's ID token (admin|shopper; default shopper)"
+	@echo "make import FILE=products.csv   bulk-import products into the running local stack"
 	@echo "make package STAGE=prod OUT=dist   build the Lambda zip (DIR/deployment.zip)"
 	@echo "make deploy STAGE=prod             code-only redeploy of the API (chalice deploy, state in S3)"
 	@echo "make deploy-infra STAGE=prod [STACK=auth]   the CloudFormation stacks (python -m infra deploy)"
@@ -59,8 +60,20 @@ lint-infra: $(STAMP) $(TOOLS_STAMP)
 dev: $(STAMP)
 	$(PY) -m infra.local.stack up
 
+# make takes USER from the environment too, where it is the login name: only a USER given on
+# make's command line (`make token USER=admin`) names the demo user.
+TOKEN_USER = $(if $(filter command line,$(origin USER)),$(USER))
+
 token: $(STAMP)
-	@$(PY) -m infra.local.stack token $(USER)
+	@$(PY) -m infra.local.stack token $(TOKEN_USER)
+
+# Bulk import into the running local stack (docs/local.md): FILE=products.csv or .jsonl;
+# REPORT: where the JSON report goes (default FILE.report.json).
+FILE ?=
+REPORT ?=
+
+import: $(STAMP)
+	@$(PY) -m infra.local.stack import $(FILE) $(if $(REPORT),--report $(REPORT))
 
 package: $(STAMP)
 	$(PY) -m infra.package --stage $(STAGE) --out $(OUT)

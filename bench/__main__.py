@@ -1,8 +1,9 @@
 """``make bench``: every benchmark in one run, written to ``bench/results.md``.
 
 Order matters: cold start, calls per request and HTTP latency run on the seeded demo
-catalog; the 10,000-product bulk import comes last, as it grows the tables.
-Usage: ``python -m bench [--products 10000] [--cold-runs 9] [--requests 300]``.
+catalog; the 10,000-product bulk import comes last, on an emulator of its own that adds
+the latency model's delay to every request.
+Usage: ``python -m bench [--products 10000] [--cold-runs 15] [--requests 300] [--latency-ms 20]``.
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--products", type=int, default=10_000)
     parser.add_argument("--cold-runs", type=int, default=15)
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--latency-ms", type=float, default=20.0,
+                        help="the bulk comparison's latency model: the emulator's delay per request")
+    parser.add_argument("--single-products", type=int, default=2_000,
+                        help="rows the one-by-one bulk baseline writes (its rate is what is compared)")
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args(argv)
     use_fake_credentials()
@@ -66,8 +71,10 @@ def main(argv: list[str] | None = None) -> int:
         per_request = calls.measure(env, counter)
         print("bench: HTTP latency", flush=True)
         latency = http_latency.measure(env, product_id, args.requests)
-        print(f"bench: bulk import of {args.products} products (batched, then one by one)", flush=True)
-        bulk_result = bulk.run(env, args.products, counter)
+    with emulator(latency_ms=args.latency_ms) as bulk_env:
+        print(f"bench: bulk import of {args.products} products, {args.latency_ms:g} ms per request "
+              "(batched, then one by one)", flush=True)
+        bulk_result = bulk.run(bulk_env, args.products, counter, args.single_products, args.latency_ms)
     text = render(args, zipped, unzipped, top, cold, cold_off, per_request, latency, bulk_result,
                   time.perf_counter() - started)
     Path(args.out).write_text(text)
@@ -99,7 +106,7 @@ def render(args: argparse.Namespace, zipped: int, unzipped: int, top: list[str],
         "(interpreter start excluded); *wall* is the whole process as the parent saw it.",
         "",
         "| variant | handler import | baseline `import boto3` | import ratio | handler first answer "
-        "| baseline first answer | cold-start ratio (target <= 1.3) | wall ratio |",
+        "| baseline first answer | cold-start ratio (target <= 1.15) | wall ratio |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for label, c in (("X-Ray tracing on (as in AWS; unsampled trace header)", cold),
@@ -158,26 +165,32 @@ def render(args: argparse.Namespace, zipped: int, unzipped: int, top: list[str],
         "",
         f"## Bulk import of {b.n:,} products",
         "",
-        "Same emulator, same run, each into a fresh category. *Batched*: the importer (`catalog_lambda.bulk_import`): "
-        "sku lookups by BatchGetItem, TransactWriteItems chunks of up to 100 actions (products, sku guards, one "
-        "count update per category), search tokens by BatchWriteItem. *One by one*: one TransactWriteItems per "
-        "product (`ProductRepository.create`: product, sku guard, tokens, count).",
+        f"**Latency model: {b.latency_ms:g} ms per request.** The emulator (`python -m infra.local.emulator "
+        f"--latency-ms {b.latency_ms:g}`, a fresh one for this section) waits that long before serving each "
+        "request, outside its lock, so concurrent requests wait together: it stands for the network round trip "
+        "to DynamoDB, which the in-process emulator does not have, while its own per-item work stays serialized. "
+        f"*Batched*: the importer (`catalog_lambda.bulk_import`, {b.workers} windows of 100 rows at a time): sku "
+        "lookups by BatchGetItem, then the repository's write plans committed many per TransactWriteItems "
+        "(products, sku guards, search tokens, one count update per category). *One by one*: one "
+        "TransactWriteItems per product (`ProductRepository.create`: product, sku guard, tokens, count), "
+        f"over the first {b.single_n:,} rows (its rate does not depend on the row count); the ratio compares rates.",
         "",
-        "| path | time | products/s | DynamoDB calls | category count exact |",
-        "| --- | --- | --- | --- | --- |",
-        f"| batched | {b.batched_s:.1f} s | {b.n / b.batched_s:,.0f} | {b.batched_calls:,} | {b.batched_count_ok} |",
-        f"| one by one | {b.single_s:.1f} s | {b.n / b.single_s:,.0f} | {b.single_calls:,} | {b.single_count_ok} |",
+        "| path | products | time | products/s | DynamoDB calls | category count exact |",
+        "| --- | --- | --- | --- | --- | --- |",
+        f"| batched | {b.n:,} | {b.batched_s:.1f} s | {b.batched_rate:,.0f} | {b.batched_calls:,} "
+        f"| {b.batched_count_ok} |",
+        f"| one by one | {b.single_n:,} | {b.single_s:.1f} s | {b.single_rate:,.0f} | {b.single_calls:,} "
+        f"| {b.single_count_ok} |",
         "",
-        f"**Batched is {b.ratio:.1f}x faster** (target >= 10x) with {b.single_calls / max(1, b.batched_calls):.1f}x "
-        f"fewer requests. Importing the same file again: {b.reimport_unchanged:,} rows unchanged, nothing written, "
+        f"**Batched is {b.ratio:.1f}x faster** (target >= 10x), with "
+        f"{(b.single_calls / b.single_n) / max(1e-9, b.batched_calls / b.n):.1f}x fewer requests per product. "
+        f"Importing the same file again: {b.reimport_unchanged:,} rows unchanged, nothing written, "
         f"{b.reimport_s:.1f} s.",
         "",
-        "What bounds the ratio here: both paths write the same items (a product, its sku guard and ~4 search "
-        "tokens each), and the emulator's cost grows with the items written and the table's size, not with the "
-        "number of requests (moto parses, validates and compares every item through its typed-value layer, and "
-        "sorts whole tables for queries), so item work dominates both paths, while the request count (what "
-        "batching saves, and what costs ~5-30 ms per call against DynamoDB over the network) matters less than "
-        "it does in AWS. The request-count ratio above is the figure that carries over.",
+        "What bounds the ratio: the emulator's own work per item (moto parses, validates and sizes every item "
+        "through its typed-value layer, under the lock) is the same on both paths, so batching saves the "
+        "round trips and the per-request overhead, not the item work; the closer the latency model is to "
+        "zero, the closer the ratio is to the request-count ratio's share of the time.",
         "",
     ]
     return "\n".join(lines)

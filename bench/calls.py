@@ -74,7 +74,7 @@ def measure(env: BenchEnv, counter: DynamoDBCalls) -> list[Measured]:
         created = body_of(call("POST", "/products", "one TransactWriteItems (product, sku, tokens, count)",
                                headers=admin, body=product))
         new_id = created["id"]
-        call("PUT", f"/products/{new_id}", "GetItem, TransactWriteItems, BatchWrite stale tokens, GetItem",
+        call("PUT", f"/products/{new_id}", "GetItem, one TransactWriteItems (fields, token changes)",
              headers=admin, body={**product, "name": "Bench Kettle Plus"}, template="/products/{id}")
         call("POST", f"/products/{new_id}/stock", "one conditional UpdateItem", headers=admin, body={"delta": 5},
              template="/products/{id}/stock")
@@ -88,7 +88,7 @@ def measure(env: BenchEnv, counter: DynamoDBCalls) -> list[Measured]:
         call("GET", f"/orders/{order['id']}", "GetItem", headers=shopper, template="/orders/{id}")
         call("POST", f"/orders/{order['id']}/cancel", "GetItem, BatchGetItem, TransactWriteItems",
              headers=shopper, template="/orders/{id}/cancel")
-        call("DELETE", f"/products/{new_id}", "GetItem, TransactWriteItems, BatchWrite tokens", headers=admin,
-             template="/products/{id}")
+        call("DELETE", f"/products/{new_id}", "GetItem, one TransactWriteItems (product, sku, count, tokens)",
+             headers=admin, template="/products/{id}")
     services.reset()
     return results

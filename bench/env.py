@@ -81,11 +81,16 @@ class BenchEnv:
 
 
 @contextmanager
-def emulator() -> Iterator[BenchEnv]:
-    """Start an emulator on a free port, bootstrap it, stop it afterwards."""
+def emulator(latency_ms: float = 0.0) -> Iterator[BenchEnv]:
+    """Start an emulator on a free port, bootstrap it, stop it afterwards.
+
+    ``latency_ms`` is the emulator's fixed delay per request (``--latency-ms``), outside
+    its lock: the latency model of the bulk-import comparison.
+    """
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", "infra.local.emulator", "--port", str(port)], cwd=PROJECT_DIR,
+    command = [sys.executable, "-m", "infra.local.emulator", "--port", str(port), "--latency-ms", str(latency_ms)]
+    proc = subprocess.Popen(command, cwd=PROJECT_DIR,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         wait_http(f"{url}/moto-api/")

@@ -5,6 +5,11 @@ the tables the environment names (``STAGE``, ``AWS_ENDPOINT_URL`` for the emulat
 with a progress bar, and writes the report (bad rows with their line numbers) as
 JSON beside the file unless ``--report`` says where. Exit status: 0 when every row was
 imported, 1 when some rows were refused, 2 when the import could not run.
+
+What it needs is checked first and named when missing, in one line, never a
+traceback: AWS credentials (any of boto3's usual sources), a reachable endpoint
+(``AWS_ENDPOINT_URL``, or AWS itself) and the stage's products table. Against the
+local stack, ``make import FILE=...`` supplies all three from the stack's state file.
 """
 
 from __future__ import annotations
@@ -17,7 +22,39 @@ from typing import Any
 
 from catalog_lambda.bulk_import import REPORT_SUFFIX, ImportReport, import_file
 from catalog_lambda.errors import DomainError
-from catalog_lambda.settings import Settings, SettingsError
+from catalog_lambda.settings import ENV_ENDPOINT, ENV_STAGE, Settings, SettingsError
+
+LOCAL_HINT = "for the local stack run `make import FILE=...` (it reads the stack's endpoint and credentials)"
+
+
+def preflight(settings: Settings) -> str | None:
+    """What the import lacks to run (credentials, a reachable endpoint, the table), or None."""
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+
+    session = boto3.session.Session(region_name=settings.region)
+    if session.get_credentials() is None:
+        return (f"no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE); "
+                f"{LOCAL_HINT}")
+    where = settings.endpoint_url or f"DynamoDB in {settings.region} (no {ENV_ENDPOINT} set)"
+    dynamodb = session.client("dynamodb", endpoint_url=settings.endpoint_url,
+                              config=Config(connect_timeout=5, retries={"max_attempts": 2}))
+    try:
+        dynamodb.describe_table(TableName=settings.products_table)
+    except EndpointConnectionError:
+        return f"cannot reach {where}: is the endpoint right and running? {LOCAL_HINT}"
+    except NoCredentialsError:
+        return f"no AWS credentials; {LOCAL_HINT}"
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code == "ResourceNotFoundException":
+            return (f"no table {settings.products_table} at {where}: set {ENV_STAGE} (now {settings.stage!r}) "
+                    f"to a deployed stage, or {LOCAL_HINT}")
+        return f"{where} refused the table look-up ({code}): check the credentials and {ENV_STAGE}"
+    except BotoCoreError as error:
+        return f"cannot reach {where}: {error}"
+    return None
 
 
 def _run_import(args: argparse.Namespace) -> int:
@@ -35,6 +72,10 @@ def _run_import(args: argparse.Namespace) -> int:
         settings = Settings.from_env()
     except SettingsError as error:
         console.print(f"[red]{error}[/red]")
+        return 2
+    missing = preflight(settings)
+    if missing is not None:
+        console.print(f"[red]{missing}[/red]", highlight=False, soft_wrap=True)
         return 2
     bind_models(settings)
     columns: list[Any] = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),

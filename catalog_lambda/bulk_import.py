@@ -9,14 +9,17 @@ file lands under ``imports/`` of the imports bucket (the report is written besid
   ``stock``), a known sku replaces the editable fields when they differ (stock is left
   alone: it moves only through the stock endpoint and orders), an identical row
   changes nothing. Importing the same file twice writes nothing the second time.
-* Writes go in *transactional chunks* (TransactWriteItems, up to 100 actions): each
-  chunk puts its products and their sku guards (conditional: the sku must still be
-  free) and moves every touched category's ``product_count`` once by the chunk's net
-  delta, so sku uniqueness and the counts stay exact, as with one product at a time.
-  A chunk that loses a race (a sku taken, a version moved) is looked up again and
-  retried, then falls back to one product at a time through the repository.
-* Search-index tokens are idempotent puts sent with BatchWriteItem (25 a call);
-  unprocessed items are retried with backoff.
+* Writes are the repository's own write plans (``create_plan``, ``replace_plan``: the
+  same sku guard, category counts and fields as the API), committed many per
+  TransactWriteItems (up to 100 actions): each transaction moves every touched
+  category's ``product_count`` once by its plans' net delta, so sku uniqueness and the
+  counts stay exact, as with one product at a time. Search tokens fill the spare slots;
+  any left over go by BatchWriteItem after the commit.
+* Rows are planned in windows of 100 (one BatchGetItem of sku guards, one of products),
+  and up to ``DEFAULT_WORKERS`` windows are written at once: a file's skus are unique,
+  so windows touch different products, and the conditions decide every race. A window
+  that loses one (a sku taken, a version moved) is read again and retried, then falls
+  back to one product at a time through the repository.
 """
 
 from __future__ import annotations
@@ -28,37 +31,26 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from catalog_lambda.clock import new_id, now_rfc3339
-from catalog_lambda.dynamo import MAX_TRANSACTION_ITEMS, LabeledTransaction, TransactionFailed
+from catalog_lambda.clock import new_id
+from catalog_lambda.dynamo import TransactionFailed
 from catalog_lambda.errors import DomainError, UnavailableError, ValidationError
-from catalog_lambda.models import (
-    CATEGORIES_PK,
-    PRODUCT_SK,
-    SKU_SK,
-    CategoryModel,
-    ProductModel,
-    SkuModel,
-    TokenModel,
-    product_pk,
-    sku_pk,
-    token_pk,
-    token_sk,
-)
-from catalog_lambda.repositories import ProductRepository, fill_derived
+from catalog_lambda.repositories.plans import WritePlan, commit, pack
+from catalog_lambda.repositories.products import ProductRepository, create_plan, replace_plan, unchanged
 from catalog_lambda.settings import Settings
 
 IMPORT_PREFIX = "imports/"
 REPORT_SUFFIX = ".report.json"
 MAX_FILE_BYTES = 50 * 1024 * 1024
-BATCH_WRITE_SIZE = 25
-BATCH_GET_SIZE = 100
+# Rows planned together: their sku guards are one BatchGetItem (100 keys at most).
+WINDOW = 100
+# Windows written at once: each waits on the network most of its time (bounded threads).
+DEFAULT_WORKERS = 8
 CHUNK_RETRIES = 3
-UNPROCESSED_RETRIES = 8
-EDITABLE = ("sku", "name", "description", "category", "price_cents", "currency", "image_url")
 _INTEGER = re.compile(r"^-?[0-9]{1,18}$")
 _INT_COLUMNS = ("price_cents", "stock")
 
@@ -188,12 +180,24 @@ def validate(lines: Iterable[tuple[int, dict[str, Any] | None, str | None]], cat
 # --- writing ---------------------------------------------------------------------------------
 
 
-class BulkImporter:
-    """Upserts validated rows in transactional chunks (see the module docstring)."""
+@dataclass
+class _Tally:
+    """What one window of rows did (windows run on worker threads; the report is merged after)."""
 
-    def __init__(self, settings: Settings, repository: ProductRepository | None = None) -> None:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+class BulkImporter:
+    """Upserts validated rows through the repository's write plans (see the module docstring)."""
+
+    def __init__(self, settings: Settings, repository: ProductRepository | None = None,
+                 workers: int = DEFAULT_WORKERS) -> None:
         self._settings = settings
         self._repo = repository or ProductRepository(settings)
+        self._workers = max(1, workers)
 
     def categories(self) -> set[str]:
         return {c.sk for c in self._repo.list_categories()}
@@ -209,209 +213,103 @@ class BulkImporter:
             self._batched(rows, report, progress)
         else:
             for row in rows:
-                self._one(row, report)
+                tally = _Tally()
+                self._one(row, tally)
+                _merge(report, tally)
                 if progress is not None:
                     progress(1)
         report.errors.sort(key=lambda e: int(e["line"]))
         report.seconds = time.perf_counter() - started
         return report
 
-    # -- one product at a time (the baseline, and the fallback after lost races) --
+    # -- windows of rows, on a bounded pool of threads --
 
-    def _one(self, row: Row, report: ImportReport) -> None:
+    def _batched(self, rows: list[Row], report: ImportReport, progress: Progress | None) -> None:
+        windows = [rows[start:start + WINDOW] for start in range(0, len(rows), WINDOW)]
+        pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="import")
         try:
-            existing = self._lookup([row.fields["sku"]])
-            product_id = existing.get(row.fields["sku"])
+            for window, tally in zip(windows, pool.map(self._window, windows), strict=True):
+                _merge(report, tally)
+                if progress is not None:
+                    progress(len(window))
+        finally:
+            # On an error, windows not yet started are dropped; the import is idempotent.
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _window(self, rows: list[Row]) -> _Tally:
+        tally = _Tally()
+        pending = rows
+        for attempt in range(CHUNK_RETRIES):
+            try:
+                pending = self._write(pending, tally)
+            except UnavailableError:
+                pass  # transactions kept colliding with other writers: back off, try again
+            if not pending:
+                return tally
+            time.sleep(random.uniform(0, 0.05 * 2**attempt))
+        # Lost the race repeatedly (someone else is writing these skus): one at a time.
+        for row in pending:
+            self._one(row, tally)
+        return tally
+
+    def _write(self, rows: list[Row], tally: _Tally) -> list[Row]:
+        """Plan every row from one consistent read, commit the plans in as few transactions
+        as fit; returns the rows left to write after a lost race (none when all went well)."""
+        ids = self._repo.product_ids_by_sku([row.fields["sku"] for row in rows])
+        current = self._repo.get_many(list(ids.values()), consistent=True) if ids else {}
+        planned: list[tuple[Row, bool, WritePlan]] = []
+        raced: list[Row] = []
+        for row in rows:
+            product_id = ids.get(row.fields["sku"])
+            product = current.get(product_id) if product_id else None
+            if product_id is not None and product is None:
+                raced.append(row)  # a guard without its product: a write in flight elsewhere
+            elif product is None:
+                planned.append((row, True, create_plan(dict(row.fields), new_id(), row.stock)[1]))
+            elif unchanged(product, row.fields):
+                tally.unchanged += 1
+            else:
+                planned.append((row, False, replace_plan(product, dict(row.fields))[1]))
+        done = 0
+        for group in pack([plan for _, _, plan in planned]):
+            try:
+                commit(self._settings, group)
+            except TransactionFailed:
+                return raced + [row for row, _, _ in planned[done:]]
+            for _row, created, _plan in planned[done:done + len(group)]:
+                if created:
+                    tally.created += 1
+                else:
+                    tally.updated += 1
+            done += len(group)
+        return raced
+
+    # -- one product at a time (the fallback after lost races, and ``batched=False``) --
+
+    def _one(self, row: Row, tally: _Tally) -> None:
+        try:
+            product_id = self._repo.product_ids_by_sku([row.fields["sku"]]).get(row.fields["sku"])
             if product_id is None:
                 self._repo.create(dict(row.fields), new_id(), row.stock)
-                report.created += 1
+                tally.created += 1
                 return
-            current = self._repo.get(product_id)
-            if _unchanged(current, row.fields):
-                report.unchanged += 1
+            if unchanged(self._repo.get(product_id), row.fields):
+                tally.unchanged += 1
                 return
             self._repo.replace(product_id, dict(row.fields), None)
-            report.updated += 1
+            tally.updated += 1
         except UnavailableError:
             raise
         except DomainError as error:
-            report.errors.append({"line": row.line, "sku": row.fields["sku"],
-                                  "errors": error.details or [{"field": "", "issue": error.message}]})
-
-    # -- chunks --
-
-    def _batched(self, rows: list[Row], report: ImportReport, progress: Progress | None) -> None:
-        position = 0
-        while position < len(rows):
-            window = rows[position:position + MAX_TRANSACTION_ITEMS // 2]
-            done = self._chunk(window, report)
-            position += done
-            if progress is not None:
-                progress(done)
-
-    def _chunk(self, window: list[Row], report: ImportReport) -> int:
-        """Write a prefix of ``window`` in one transaction; returns how many rows it covered."""
-        for attempt in range(CHUNK_RETRIES):
-            plan = self._plan(window)
-            try:
-                plan.commit(self._settings)
-            except TransactionFailed:
-                time.sleep(random.uniform(0, 0.05 * 2**attempt))
-                continue
-            report.created += plan.created
-            report.updated += plan.updated
-            report.unchanged += plan.unchanged
-            self._write_tokens(plan.new_tokens, plan.stale_tokens)
-            return plan.rows
-        # Lost the race repeatedly (someone else is writing these skus): one at a time.
-        for row in window:
-            self._one(row, report)
-        return len(window)
-
-    def _lookup(self, skus: list[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
-        keys = [(sku_pk(s), SKU_SK) for s in skus]
-        from catalog_lambda.dynamo import unavailable_on_throttle
-
-        for start in range(0, len(keys), BATCH_GET_SIZE):
-            with unavailable_on_throttle():
-                for guard in SkuModel.batch_get(keys[start:start + BATCH_GET_SIZE], consistent_read=True):
-                    found[guard.pk.removeprefix("SKU#")] = guard.product_id
-        return found
-
-    def _plan(self, window: list[Row]) -> _Plan:
-        existing_ids = self._lookup([r.fields["sku"] for r in window])
-        current = self._repo.get_many(list(existing_ids.values())) if existing_ids else {}
-        plan = _Plan()
-        for row in window:
-            product_id = existing_ids.get(row.fields["sku"])
-            product = current.get(product_id) if product_id else None
-            if not plan.add(row, product):
-                break
-        return plan
-
-    def _write_tokens(self, puts: list[TokenModel], deletes: list[TokenModel]) -> None:
-        requests = [{"PutRequest": {"Item": t.serialize()}} for t in puts]
-        requests += [{"DeleteRequest": {"Key": {"pk": {"S": t.pk}, "sk": {"S": t.sk}}}} for t in deletes]
-        for start in range(0, len(requests), BATCH_WRITE_SIZE):
-            self._batch_write(requests[start:start + BATCH_WRITE_SIZE])
-
-    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
-        """One BatchWriteItem; unprocessed items are sent again with backoff."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        client = TokenModel._get_connection().connection.client
-        table = self._settings.products_table
-        pending = {table: requests}
-        for attempt in range(UNPROCESSED_RETRIES + 1):
-            try:
-                answer = client.batch_write_item(RequestItems=pending)
-            except (BotoCoreError, ClientError) as error:
-                raise UnavailableError("the database is busy; the import stopped") from error
-            pending = answer.get("UnprocessedItems") or {}
-            if not pending:
-                return
-            time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0))
-        raise UnavailableError("the database kept some index writes unprocessed; run the import again")
+            tally.errors.append({"line": row.line, "sku": row.fields["sku"],
+                                 "errors": error.details or [{"field": "", "issue": error.message}]})
 
 
-class _Plan:
-    """One transaction's worth of rows."""
-
-    def __init__(self) -> None:
-        self.products: list[tuple[str, ProductModel, ProductModel | None]] = []
-        self.deltas: dict[str, int] = {}
-        self.rows = 0
-        self.created = self.updated = self.unchanged = 0
-        self.new_tokens: list[TokenModel] = []
-        self.stale_tokens: list[TokenModel] = []
-
-    def _items(self, deltas: dict[str, int]) -> int:
-        writes = sum(2 if old is None else 1 for _, _, old in self.products)
-        return writes + sum(1 for d in deltas.values() if d)
-
-    def add(self, row: Row, current: ProductModel | None) -> bool:
-        """Take the row if it still fits in one transaction."""
-        if current is not None and _unchanged(current, row.fields):
-            self.rows += 1
-            self.unchanged += 1
-            return True
-        deltas = dict(self.deltas)
-        if current is None:
-            deltas[row.fields["category"]] = deltas.get(row.fields["category"], 0) + 1
-        elif current.category != row.fields["category"]:
-            deltas[row.fields["category"]] = deltas.get(row.fields["category"], 0) + 1
-            deltas[current.category] = deltas.get(current.category, 0) - 1
-        cost = 2 if current is None else 1
-        if self._items(deltas) + cost > MAX_TRANSACTION_ITEMS:
-            return False
-        self.deltas = deltas
-        self.rows += 1
-        if current is None:
-            self._add_new(row)
-        else:
-            self._add_update(row, current)
-        return True
-
-    def _add_new(self, row: Row) -> None:
-        now = now_rfc3339()
-        product_id = new_id()
-        product = ProductModel(product_pk(product_id), PRODUCT_SK, id=product_id, stock=row.stock, created_at=now,
-                               updated_at=now, version=1, **row.fields)
-        fill_derived(product)
-        self.products.append(("new", product, None))
-        self.new_tokens += [TokenModel(token_pk(w), token_sk(w, product_id), product_id=product_id)
-                            for w in product.words]
-        self.created += 1
-
-    def _add_update(self, row: Row, current: ProductModel) -> None:
-        updated = ProductModel(current.pk, current.sk, **{**current.attribute_values, **row.fields})
-        updated.image_url = row.fields.get("image_url")
-        updated.version = int(current.version) + 1
-        updated.updated_at = now_rfc3339()
-        fill_derived(updated)
-        old_words = list(current.words or [])
-        self.new_tokens += [TokenModel(token_pk(w), token_sk(w, current.id), product_id=current.id)
-                            for w in updated.words if w not in old_words]
-        self.stale_tokens += [TokenModel(token_pk(w), token_sk(w, current.id))
-                              for w in old_words if w not in updated.words]
-        self.products.append((str(int(current.version)), updated, current))
-        self.updated += 1
-
-    def commit(self, settings: Settings) -> None:
-        if not self.products:
-            return
-        tx = LabeledTransaction(settings)
-        for kind, product, current in self.products:
-            if current is None:
-                tx.put(f"product:{product.id}", product, condition=ProductModel.pk.does_not_exist())
-                tx.put(f"sku:{product.sku}", SkuModel(sku_pk(product.sku), SKU_SK, product_id=product.id),
-                       condition=SkuModel.pk.does_not_exist())
-            else:
-                actions = [getattr(ProductModel, name).set(getattr(product, name)) for name in (
-                    "name", "description", "category", "price_cents", "currency", "version", "updated_at",
-                    "words", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk")]
-                actions.append(ProductModel.image_url.set(product.image_url) if product.image_url is not None
-                               else ProductModel.image_url.remove())
-                tx.update(f"product:{product.id}", ProductModel(product.pk, product.sk), actions=actions,
-                          condition=ProductModel.version == int(kind))
-        for slug, delta in sorted(self.deltas.items()):
-            if delta:
-                tx.update(f"category:{slug}", CategoryModel(CATEGORIES_PK, slug),
-                          actions=[CategoryModel.product_count.add(delta)], condition=CategoryModel.pk.exists())
-        tx.commit()
-
-
-def _unchanged(current: ProductModel, fields: dict[str, Any]) -> bool:
-    for name in EDITABLE:
-        have = getattr(current, name)
-        if name == "price_cents":
-            have = int(have)
-        if name == "description":
-            have = have or ""
-        if have != fields.get(name, "" if name == "description" else None):
-            return False
-    return True
+def _merge(report: ImportReport, tally: _Tally) -> None:
+    report.created += tally.created
+    report.updated += tally.updated
+    report.unchanged += tally.unchanged
+    report.errors += tally.errors
 
 
 # --- entry points ----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from catalog_lambda.clock import new_id
 from catalog_lambda.cursor import CursorCodec
 from catalog_lambda.errors import ValidationError
 from catalog_lambda.models import CategoryModel, ProductModel
-from catalog_lambda.repositories import ProductRepository
+from catalog_lambda.repositories.products import ProductRepository
 from catalog_lambda.settings import Settings
 from catalog_lambda.text import words
 

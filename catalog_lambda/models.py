@@ -194,7 +194,7 @@ def bind_models(settings: Settings) -> None:
     """Point every model at the stage's tables, region and (locally) the emulator."""
     from pynamodb import settings as pynamodb_settings
 
-    from catalog_lambda.dynamo import DYNAMODB_RETRIES
+    from catalog_lambda.dynamo import DYNAMODB_RETRIES, use_shared_connection
 
     # A model's connection takes its retry configuration from PynamoDB's global
     # settings only (Meta cannot carry one): adaptive retries for every model.
@@ -209,8 +209,8 @@ def bind_models(settings: Settings) -> None:
             model.Meta.table_name = table
             model.Meta.region = settings.region
             model.Meta.host = settings.endpoint_url  # type: ignore[attr-defined]
-            # Drop any cached connection so the new binding takes effect.
-            model._connection = None
+            # One botocore client for every model and transaction (a fresh binding each time).
+            use_shared_connection(model, settings)
 
 
 # Powertools' idempotency table is not a PynamoDB model: its shape is Powertools'

@@ -31,7 +31,7 @@ def catalog_service(settings: Settings | None = None) -> CatalogService:
     from catalog_lambda.catalog import CatalogService
     from catalog_lambda.cursor import CursorCodec
     from catalog_lambda.models import bind_models
-    from catalog_lambda.repositories import ProductRepository
+    from catalog_lambda.repositories.products import ProductRepository
 
     settings = settings or get_settings()
     bind_models(settings)
@@ -43,7 +43,7 @@ def order_service(settings: Settings | None = None) -> OrderService:
     from catalog_lambda.cursor import CursorCodec
     from catalog_lambda.models import bind_models
     from catalog_lambda.orders import OrderService
-    from catalog_lambda.repositories import ProductRepository
+    from catalog_lambda.repositories.products import ProductRepository
 
     settings = settings or get_settings()
     bind_models(settings)

@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -139,10 +140,30 @@ class Supervisor:
         return None
 
 
+def ports_in_use(ports: dict[str, int]) -> list[str]:
+    """One line for every port that something else already listens on."""
+    taken = []
+    for name, port in ports.items():
+        with socket.socket() as sock:
+            # As the servers do: a connection of a stopped stack in TIME_WAIT is no obstacle.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                env = PORT_ENV[name][0]
+                taken.append(f"port {port} ({name}) is in use: stop what listens there "
+                             f"(`ss -ltnp 'sport = :{port}'` shows it) or choose another with {env}=...")
+    return taken
+
+
 def up(args: argparse.Namespace) -> int:
     from infra.local import bootstrap
 
     ports = {name: _port(name, getattr(args, f"{name}_port")) for name in PORT_ENV}
+    taken = ports_in_use(ports)
+    if taken:
+        print("\n".join(taken), file=sys.stderr)
+        return 2
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     python = sys.executable
     base_env = {**os.environ, **emulator_env(urls["emulator"]), "PYTHONPATH": str(PROJECT_DIR),
@@ -154,6 +175,8 @@ def up(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    state_file = Path(args.state_file)
+    written: str | None = None
     try:
         emulator = supervisor.start("emulator", [python, "-m", "infra.local.emulator", "--port",
                                                  str(ports["emulator"])], base_env)
@@ -182,9 +205,9 @@ def up(args: argparse.Namespace) -> int:
             cursor_secret_name=secret_name, admin_email=bootstrap.ADMIN_EMAIL,
             shopper_email=bootstrap.SHOPPER_EMAIL,
         )
-        state_file = Path(args.state_file)
         state_file.parent.mkdir(parents=True, exist_ok=True)
         state_file.write_text(json.dumps(asdict(info), indent=2))
+        written = state_file.read_text()
 
         app_env = {
             **base_env,
@@ -218,6 +241,16 @@ def up(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         supervisor.stop()
+        _remove_own_state(state_file, written)
+
+
+def _remove_own_state(state_file: Path, written: str | None) -> None:
+    """A stopped stack leaves no state file behind (unless another stack has rewritten it)."""
+    try:
+        if written is not None and state_file.read_text() == written:
+            state_file.unlink()
+    except OSError:
+        pass
 
 
 def _services(python: str, ports: dict[str, int], args: argparse.Namespace) -> list[tuple[str, list[str], str]]:
@@ -259,26 +292,79 @@ def _print_banner(info: StackInfo, seeded: int, admin_pw: str, shopper_pw: str) 
     )
 
 
+TOKEN_USERS = ("admin", "shopper")
+TOKEN_USAGE = "usage: make token USER=admin|shopper (no USER: the shopper's token)"
+STACK_DOWN = "the local stack is not running: start it with `make dev`"
+
+
+def read_state(state_file: Path) -> dict[str, Any] | None:
+    """The running stack's state file, or None when there is no stack to talk to.
+
+    A state file left behind by a stack that was killed (or another machine's copy) is
+    not a stack: the emulator it names must answer too.
+    """
+    try:
+        info = json.loads(state_file.read_text())
+        emulator = str(info["emulator_url"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    try:
+        with urllib.request.urlopen(f"{emulator}/moto-api/", timeout=2):
+            pass
+    except (OSError, ValueError):
+        return None
+    return dict(info)
+
+
 def token(args: argparse.Namespace) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
     from infra.local import bootstrap
 
-    state_file = Path(args.state_file)
-    if not state_file.exists():
-        print(f"no local stack state at {state_file}: start it with `make dev`", file=sys.stderr)
+    user = args.user or "shopper"
+    if user not in TOKEN_USERS:
+        print(f"unknown user {user!r}; {TOKEN_USAGE}", file=sys.stderr)
         return 2
-    info = json.loads(state_file.read_text())
+    info = read_state(Path(args.state_file))
+    if info is None:
+        print(STACK_DOWN, file=sys.stderr)
+        return 2
+    if not args.user:
+        print(TOKEN_USAGE, file=sys.stderr)
     users = {
         "admin": (info["admin_email"], os.environ.get(bootstrap.ENV_ADMIN_PASSWORD, bootstrap.DEFAULT_ADMIN_PASSWORD)),
         "shopper": (info["shopper_email"],
                     os.environ.get(bootstrap.ENV_SHOPPER_PASSWORD, bootstrap.DEFAULT_SHOPPER_PASSWORD)),
     }
-    if args.user not in users:
-        print(f"USER must be one of {', '.join(users)}", file=sys.stderr)
+    email, password = users[user]
+    try:
+        result = bootstrap.sign_in(info["emulator_url"], info["client_id"], email, password)
+    except ClientError as error:
+        # A stack restarted since the state file was written has a new pool and client.
+        print(f"{STACK_DOWN} ({error.response.get('Error', {}).get('Code', 'error')} from the emulator)",
+              file=sys.stderr)
         return 2
-    email, password = users[args.user]
-    result = bootstrap.sign_in(info["emulator_url"], info["client_id"], email, password)
+    except BotoCoreError:
+        print(STACK_DOWN, file=sys.stderr)
+        return 2
     print(result["IdToken"])
     return 0
+
+
+def import_file(args: argparse.Namespace) -> int:
+    """``make import FILE=...``: the bulk import, aimed at the running local stack."""
+    if not args.file:
+        print("usage: make import FILE=path/to/products.csv (or .jsonl); see docs/local.md", file=sys.stderr)
+        return 2
+    info = read_state(Path(args.state_file))
+    if info is None:
+        print(STACK_DOWN, file=sys.stderr)
+        return 2
+    os.environ.update(emulator_env(info["emulator_url"]))
+    os.environ["STAGE"] = STAGE
+    from catalog_lambda.__main__ import main as catalog_main
+
+    return catalog_main(["import", args.file, *(["--report", args.report] if args.report else [])])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -291,10 +377,15 @@ def main(argv: list[str] | None = None) -> int:
     state_file = os.environ.get(ENV_STATE_FILE) or str(DEFAULT_STATE_FILE)
     p_up.add_argument("--state-file", default=state_file)
     p_token = sub.add_parser("token", help="print a demo user's ID token")
-    p_token.add_argument("user", choices=["admin", "shopper"])
+    p_token.add_argument("user", nargs="?", default="", help="admin or shopper (default: shopper)")
     p_token.add_argument("--state-file", default=state_file)
+    p_import = sub.add_parser("import", help="bulk-import a CSV or JSON Lines file into the running stack")
+    p_import.add_argument("file", nargs="?", default="")
+    p_import.add_argument("--report", help="where to write the JSON report (default: FILE.report.json)")
+    p_import.add_argument("--state-file", default=state_file)
     args = parser.parse_args(argv)
-    return up(args) if args.command == "up" else token(args)
+    commands = {"up": up, "token": token, "import": import_file}
+    return commands[args.command](args)
 
 
 if __name__ == "__main__":

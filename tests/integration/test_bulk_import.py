@@ -13,6 +13,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -204,3 +205,29 @@ def test_s3_event_runs_the_import_and_writes_the_report_beside_the_file(
     assert import_s3_object(bucket, key + ".report.json", settings, s3) is None
     assert import_s3_object(bucket, "elsewhere/x.csv", settings, s3) is None
     services.reset()
+
+
+@pytest.mark.concurrency
+def test_concurrent_imports_of_overlapping_files_create_each_sku_once_and_keep_counts_exact(
+        settings: Settings, category: str, anon: ApiClient, admin: ApiClient) -> None:
+    other = f"imp-{uuid.uuid4().hex[:8]}"
+    services.catalog_service(settings).create_category(other, "Other import")
+    prefix = f"c{uuid.uuid4().hex[:6]}"
+    rows = [{"sku": f"{prefix}-{i}", "name": f"Concurrent {i}", "category": category, "price_cents": 100 + i,
+             "currency": "USD", "stock": 1} for i in range(300)]
+    # The second file moves every third of the first 200 skus to another category.
+    moved = [{**r, "category": other} if i % 3 == 0 else r for i, r in enumerate(rows[:200])]
+    files = ["\n".join(json.dumps(r) for r in rows), "\n".join(json.dumps(r) for r in rows),
+             "\n".join(json.dumps(r) for r in moved)]
+    try:
+        with ThreadPoolExecutor(max_workers=len(files)) as pool:
+            reports = list(pool.map(lambda text: BulkImporter(settings, workers=4).run(text, "c.jsonl"), files))
+        assert all(r.failed == 0 for r in reports), [r.errors[:3] for r in reports]
+        assert sum(r.created for r in reports) == 300  # every sku created exactly once
+        listed = _listed(anon, category) + _listed(anon, other)
+        assert sorted(p["sku"] for p in listed) == sorted(r["sku"] for r in rows)
+        assert _count(anon, category) == len(_listed(anon, category))
+        assert _count(anon, other) == len(_listed(anon, other))
+    finally:
+        for product in _listed(admin, other):
+            admin.delete(f"/products/{product['id']}")

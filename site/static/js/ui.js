@@ -1,0 +1,137 @@
+// What every view shares: the page frame, announcements, error display, form fields,
+// the sign-in and admin gates, and navigation.
+
+import { ApiError, describeError } from "./api.js";
+import { auth } from "./auth.js";
+import { cart } from "./cart.js";
+import { add, clear, h } from "./dom.js";
+
+export const main = document.getElementById("main");
+const statusRegion = document.getElementById("status");
+const errorRegion = document.getElementById("error");
+let keepStatusOnce = false;
+let statusTimer = null;
+let rerender = () => {};
+
+// -- announcements ---------------------------------------------------------------------
+
+// persist: the message is about a navigation the app makes next ("Signed in as ..."),
+// so the next page keeps it; any other message goes when the page changes.
+export function announce(message, { persist = false } = {}) {
+  if (persist) keepStatusOnce = true;
+  clearTimeout(statusTimer);
+  statusRegion.textContent = "";
+  // Set after a tick, so screen readers announce a repeated message too.
+  statusTimer = setTimeout(() => {
+    statusRegion.textContent = message;
+  }, 30);
+}
+
+export function showError(error) {
+  const message = typeof error === "string" ? error : describeError(error);
+  clear(errorRegion).append(h("p", {}, message));
+  errorRegion.hidden = false;
+}
+
+export function clearError() {
+  clear(errorRegion);
+  errorRegion.hidden = true;
+}
+
+// A form's own error line, next to the form, plus field markers for validation details.
+export function formError(form, error) {
+  let slot = form.querySelector(".form-error");
+  if (!slot) {
+    slot = h("p", { class: "form-error", role: "alert" });
+    form.prepend(slot);
+  }
+  for (const marked of form.querySelectorAll("[aria-invalid]")) marked.removeAttribute("aria-invalid");
+  if (!error) {
+    slot.textContent = "";
+    return;
+  }
+  slot.textContent = describeError(error);
+  if (error instanceof ApiError) {
+    for (const detail of error.details) {
+      const field = detail && detail.field && form.querySelector(`[name="${CSS.escape(detail.field)}"]`);
+      if (field) field.setAttribute("aria-invalid", "true");
+    }
+  }
+}
+
+// Called by the router on every navigation: keep a message that led here ("Signed in
+// as ..."); drop older ones.
+export function resetStatus() {
+  if (keepStatusOnce) {
+    keepStatusOnce = false;
+  } else {
+    clearTimeout(statusTimer);
+    statusRegion.textContent = "";
+  }
+}
+
+// -- layout ----------------------------------------------------------------------------
+
+export function updateNav() {
+  const signedIn = auth.signedIn();
+  for (const el of document.querySelectorAll("[data-auth]")) {
+    const want = el.dataset.auth;
+    el.hidden = !((want === "signed-in" && signedIn) || (want === "signed-out" && !signedIn) ||
+      (want === "admin" && auth.isAdmin()));
+  }
+  document.getElementById("user-email").textContent = auth.email();
+  document.getElementById("cart-count").textContent = String(cart.count());
+}
+
+export function page(title, ...children) {
+  document.title = `${title} | Serverless Store`;
+  const heading = h("h1", { tabindex: "-1" }, title);
+  add(clear(main), heading, ...children);
+  return heading;
+}
+
+export function productImage(product) {
+  return h("div", { class: "product-media", "aria-hidden": "true" },
+    h("span", { class: "placeholder" }, (product.name || "?").slice(0, 1)),
+    product.image_url ? h("img", { src: product.image_url, alt: "", loading: "lazy",
+      onerror: (event) => event.target.remove() }) : null);
+}
+
+export function stockText(stock) {
+  return stock > 0 ? `In stock: ${stock}` : "Out of stock";
+}
+export function field(id, label, attrs = {}, hint = null) {
+  return h("div", { class: "field" }, h("label", { for: id }, label),
+    h("input", { id, name: id, ...attrs, "aria-describedby": hint ? `${id}-hint` : null }),
+    hint ? h("span", { class: "hint", id: `${id}-hint` }, hint) : null);
+}
+
+export function requireSignIn(next) {
+  if (auth.signedIn()) return true;
+  page("Sign in required", h("p", {}, "Please ", h("a", { href: `#/signin?next=${encodeURIComponent(next)}` },
+    "sign in"), " to see this page."));
+  return false;
+}
+
+export function requireAdmin(next) {
+  if (!requireSignIn(next)) return false;
+  if (auth.isAdmin()) return true;
+  page("Admins only", h("p", {}, "This area is for store administrators. You are signed in as ",
+    auth.email(), "."));
+  return false;
+}
+
+export function shortId(id) {
+  return id.length > 10 ? id.slice(0, 8) : id;
+}
+
+// The router registers how to re-render the current page.
+export function onRerender(fn) {
+  rerender = fn;
+}
+
+// Navigate; re-render when already there (no hashchange would fire).
+export function go(hash) {
+  if (location.hash === hash) rerender();
+  else location.hash = hash;
+}
