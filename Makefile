@@ -8,10 +8,11 @@ STAMP := $(VENV)/.installed
 STAGE ?= dev
 OUT ?= dist
 
-.PHONY: dev test tools synth-infra lint-infra token import package deploy deploy-infra diff-infra deploy-site deploy-server lint typecheck unit integration e2e chromium soak bench clean help
+.PHONY: dev check test tools synth-infra lint-infra token import package deploy deploy-infra diff-infra deploy-site deploy-server lint typecheck unit functional integration e2e chromium soak bench clean help
 
 help:
 	@echo "make dev                 start the whole local stack (emulator, API, storefront, container)"
+	@echo "make check               ruff, mypy and every test that starts no server (< 2 min): before each commit"
 	@echo "make test                run every test (installs what it needs)"
 	@echo "make e2e                 the browser tests only (headless chromium)"
 	@echo "make token USER=admin    print a demo user's ID token (admin|shopper; default shopper)"
@@ -116,6 +117,16 @@ chromium:
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@test -x $(CHROMIUM)
 
+# The quick loop: lint, types and every test that starts no server (tests/conftest.py marks
+# those `server`) and runs no slow linter (`slow`): unit, functional, and the infra and
+# deploy tests that read templates and workflows as data. `make test` runs everything.
+CHECK_TESTS := (unit or functional or infra or deploy) and not server and not slow
+
+check: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+	$(PY) -m pytest -q -m "$(CHECK_TESTS)"
+
 test: $(STAMP) $(TOOLS_STAMP) chromium
 	$(PY) -m ruff check .
 	$(PY) -m mypy
@@ -126,6 +137,9 @@ e2e: $(STAMP) chromium
 
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit
+
+functional: $(STAMP)
+	$(PY) -m pytest tests/functional
 
 integration: $(STAMP)
 	$(PY) -m pytest tests/integration

@@ -45,7 +45,7 @@ class StoreApp(Chalice):
 
 def create_app() -> Chalice:
     # Importing the route modules fills the route table.
-    from api import catalog_routes, openapi_routes, order_routes  # noqa: F401
+    from api import catalog_routes, image_routes, openapi_routes, order_routes  # noqa: F401
     from api.errors import normalize_chalice_error
     from api.http import register
     from api.observability import observe

@@ -66,6 +66,16 @@ class CategoryList(_Out):
     items: list[Category]
 
 
+class ImageUploadForm(_Out):
+    url: str
+    fields: dict[str, str]
+
+
+class ImageUpload(_Out):
+    upload: ImageUploadForm
+    image_url: str
+
+
 class StockLevel(_Out):
     stock: Annotated[int, Field(ge=0)]
 
@@ -111,9 +121,11 @@ class Error(_Out):
 
 RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     Product, ProductPage, Category, CategoryList, StockLevel, Health, Order, OrderPage, Error,
+    ImageUpload,
 )
 REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     schemas.ProductCreate, schemas.ProductReplace, schemas.StockChange, schemas.OrderCreate,
+    schemas.ImageUploadRequest,
 )
 
 # --- what the route table cannot say ----------------------------------------------------------
@@ -182,6 +194,10 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/products/{product_id}/stock"): Operation(
         "Change a product's stock by a delta or to a value (admin)", response=StockLevel,
         body=schemas.StockChange, errors=(400, 404, 409, 413, 415, 503),
+    ),
+    ("POST", "/products/{product_id}/image"): Operation(
+        "Sign an image upload (JPEG, PNG or WebP, at most 5 MB) for a product; it shows the image from now on "
+        "(admin)", response=ImageUpload, body=schemas.ImageUploadRequest, errors=(400, 404, 413, 415, 503),
     ),
     ("GET", "/categories"): Operation("List categories with exact product counts", response=CategoryList,
                                       errors=(503,)),

@@ -6,8 +6,9 @@ boolean for a number, an unknown field: each is a ``ValidationError`` naming the
 
 from __future__ import annotations
 
+import re
 import unicodedata
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
@@ -16,6 +17,8 @@ from catalog_lambda.errors import ValidationError
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 SKU_PATTERN = r"^[A-Za-z0-9_-]+$"
+# An uploaded image's site path: /img/ then key segments (no "..", no empty segment).
+SITE_IMAGE_PATH = re.compile(r"/img(?:/[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}){1,8}")
 MAX_PRICE_CENTS = 100_000_000
 MAX_STOCK = 1_000_000
 
@@ -64,6 +67,8 @@ class ProductFields(_Strict):
         from urllib.parse import urlsplit
 
         _no_control_chars(value)
+        if SITE_IMAGE_PATH.fullmatch(value):
+            return value  # the site path an image upload sets (catalog_lambda.images)
         if any(ch.isspace() for ch in value):
             raise ValueError("must be an https URL without spaces")
         try:
@@ -106,6 +111,12 @@ class StockChange(_Strict):
 class CategoryCreate(_Strict):
     slug: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=SLUG_PATTERN)]
     name: Annotated[StrictStr, Field(min_length=1, max_length=100)]
+
+
+class ImageUploadRequest(_Strict):
+    """What an image upload is signed for: its type (SVG and others are refused)."""
+
+    content_type: Literal["image/jpeg", "image/png", "image/webp"]
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -10,6 +10,7 @@ from catalog_lambda.settings import Settings, SettingsError, get_settings
 
 if TYPE_CHECKING:
     from catalog_lambda.catalog import CatalogService
+    from catalog_lambda.images import ImageService
     from catalog_lambda.orders import OrderService
 
 
@@ -50,8 +51,22 @@ def order_service(settings: Settings | None = None) -> OrderService:
     return OrderService(settings, ProductRepository(settings), CursorCodec(cursor_key(settings)))
 
 
+@lru_cache(maxsize=4)
+def image_service(settings: Settings | None = None) -> ImageService:
+    from catalog_lambda.images import ImageService, images_bucket, s3_client
+    from catalog_lambda.models import bind_models
+    from catalog_lambda.repositories.products import ProductRepository
+
+    settings = settings or get_settings()
+    bind_models(settings)
+    chosen = settings
+    return ImageService(settings, ProductRepository(settings), lambda: s3_client(chosen),
+                        lambda: images_bucket(chosen))
+
+
 def reset() -> None:
     """Forget cached settings and services (tests that change the environment)."""
     get_settings.cache_clear()
     catalog_service.cache_clear()
     order_service.cache_clear()
+    image_service.cache_clear()

@@ -31,6 +31,9 @@ ENV_ORIGIN_SECRET_NAME = "ORIGIN_SECRET_NAME"
 ENV_VERSION = "APP_VERSION"
 ENV_LAMBDA_NAME = "AWS_LAMBDA_FUNCTION_NAME"
 ENV_IMPORTS_BUCKET = "IMPORTS_BUCKET"
+ENV_IMAGES_BUCKET = "IMAGES_BUCKET"
+ENV_EMAIL_SENDER = "EMAIL_SENDER"
+ENV_SES_CONFIGURATION_SET = "SES_CONFIGURATION_SET"
 
 AUTH_MODE_GATEWAY = "gateway"
 AUTH_MODE_LOCAL = "local"
@@ -45,6 +48,11 @@ class SettingsError(RuntimeError):
 def default_table_name(stage: str, table: str) -> str:
     """Deterministic per-stage table names, shared by infra/ and the local stack."""
     return f"store-{stage}-{table}"
+
+
+def default_images_bucket_name(stage: str, account_id: str, region: str) -> str:
+    """The images bucket's name, shared by infra/ and the function (bucket names are global)."""
+    return f"store-{stage}-images-{account_id}-{region}"
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,13 @@ class Settings:
     in_lambda: bool = False
     # The bucket whose imports/ prefix triggers the bulk import; empty: no trigger.
     imports_bucket: str = ""
+    # The private bucket of product images (its img/ prefix is served at /img/*); empty:
+    # derived from stage, account and region (infra.config.images_bucket_name).
+    images_bucket: str = ""
+    # The From address of order emails (an SES-verified identity), and the SES
+    # configuration set that routes bounces and complaints; empty sender: no emails.
+    email_sender: str = ""
+    ses_configuration_set: str = ""
 
     def __post_init__(self) -> None:
         for name in ("products_table", "orders_table", "idempotency_table"):
@@ -121,6 +136,9 @@ class Settings:
             version=env.get(ENV_VERSION, "0.1.0"),
             in_lambda=bool(env.get(ENV_LAMBDA_NAME)) and not env.get("AWS_CHALICE_CLI_MODE"),
             imports_bucket=env.get(ENV_IMPORTS_BUCKET, ""),
+            images_bucket=env.get(ENV_IMAGES_BUCKET, ""),
+            email_sender=env.get(ENV_EMAIL_SENDER, ""),
+            ses_configuration_set=env.get(ENV_SES_CONFIGURATION_SET, ""),
         )
 
 

@@ -11,6 +11,8 @@ The function calls (and nothing more):
 - ``secretsmanager:GetSecretValue`` on the cursor-signing and origin-verify secrets
   (``api/origin.py``), and ``kms:Decrypt`` of the secrets key only when Secrets Manager
   asks for it on one of those secrets' behalf.
+- ``s3:PutObject`` under ``img/products/`` of the stage's images bucket, which the
+  presigned image uploads it signs need.
 - CloudWatch Logs for its own log groups (metrics go out as EMF log lines, so no
   ``cloudwatch:PutMetricData``), and X-Ray segments.
 """
@@ -21,6 +23,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from catalog_lambda.settings import default_images_bucket_name
 from infra.config import STAGES, TABLES, cursor_secret_name, lambda_function_prefix, origin_secret_name, table_name
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -88,6 +91,10 @@ def lambda_policy(stage: str) -> dict[str, Any]:
             *_secret_statements(
                 "OriginVerifyKey", f"arn:aws:secretsmanager:*:*:secret:{origin_secret_name(stage)}-*"),
             {"Sid": "Tracing", "Effect": "Allow", "Action": list(XRAY_ACTIONS), "Resource": "*"},
+            # Signing an image upload's POST policy: S3 accepts the form only if the
+            # signer may put that key (catalog_lambda/images.py).
+            {"Sid": "ProductImageUploads", "Effect": "Allow", "Action": ["s3:PutObject"],
+             "Resource": f"arn:aws:s3:::{default_images_bucket_name(stage, '*', '*')}/img/products/*"},
         ],
     }
 

@@ -1,4 +1,20 @@
-"""Fixtures shared by every kind of test.
+"""Fixtures shared by every kind of test, and the markers that name each kind.
+
+The directory a test lives in names its kind, and the kind is its marker (so
+``pytest -m functional`` or ``-m "not e2e"`` select by kind; no module marks itself):
+
+- ``unit/``: no I/O at all (a unit test that opens a connection fails);
+- ``functional/``: in process, over moto's in-process AWS (``mock_aws``);
+- ``integration/``: real HTTP against the local stack (:func:`local_stack`);
+- ``e2e/``: headless Chromium against the local stack;
+- ``infra/``: the CloudFormation templates (and the container image) read as data, plus
+  deploys of them to the emulator;
+- ``deploy/``: the delivery commands against a recording emulator;
+- ``package/``: the Lambda deployment package;
+- ``docs/``: the docs against the code.
+
+A test that starts a server (one of :data:`SERVER_FIXTURES`) is also marked ``server``;
+``make check`` runs every other test.
 
 Nothing here may reach real AWS: fake credentials are set for the whole run, and the
 dev stack's port variables are ignored (tests choose free ports of their own).
@@ -18,10 +34,18 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
+TESTS_DIR = Path(__file__).resolve().parent
+# Every directory of tests/ holding tests, which is also the marker of its tests
+# (registered in pyproject.toml, where ``--strict-markers`` makes a typo an error).
+KINDS = ("unit", "functional", "integration", "e2e", "infra", "deploy", "package", "docs")
+# The fixtures that start a server: a test using one (directly or through another fixture)
+# is also marked ``server``, and ``make check`` runs every test not so marked.
+SERVER_FIXTURES = frozenset({"local_stack", "emulator_url", "emulator"})
 DEV_PORT_VARS = ("LOCAL_AWS_PORT", "API_PORT", "SITE_PORT", "SERVER_PORT")
 
 # Set before any test module imports boto3: fake credentials, a fixed region, and no
@@ -37,6 +61,29 @@ os.environ.update({
     "POWERTOOLS_METRICS_NAMESPACE": "Store",
     "POWERTOOLS_SERVICE_NAME": "store-tests",
 })
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        kind = item.path.resolve().relative_to(TESTS_DIR).parts[0]
+        if kind not in KINDS:
+            raise pytest.UsageError(f"{item.nodeid}: tests live in one of tests/{{{','.join(KINDS)}}}/")
+        item.add_marker(kind)
+        if SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker("server")
+
+
+def _refuse_network(*_args: object, **_kwargs: object) -> NoReturn:
+    raise AssertionError("a unit test opened a network connection: it belongs in tests/functional")
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_do_no_io(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A unit test that opens a network connection fails."""
+    if request.node.get_closest_marker("unit"):
+        monkeypatch.setattr(socket.socket, "connect", _refuse_network)
+        monkeypatch.setattr(socket.socket, "connect_ex", _refuse_network)
+        monkeypatch.setattr(socket, "create_connection", _refuse_network)
 
 
 def free_port() -> int:

@@ -18,6 +18,8 @@ DEFAULT_ADMIN_PASSWORD = "Admin-Passw0rd!"
 DEFAULT_SHOPPER_PASSWORD = "Shopper-Passw0rd!"
 ENV_ADMIN_PASSWORD = "LOCAL_ADMIN_PASSWORD"
 ENV_SHOPPER_PASSWORD = "LOCAL_SHOPPER_PASSWORD"
+IMAGES_BUCKET = "store-dev-images"  # the emulator's images bucket (no account in the name)
+EMAIL_SENDER = "orders@store.example.com"  # the From address of local order emails
 
 
 def pool_name(stage: str) -> str:
@@ -125,6 +127,31 @@ def sign_in(endpoint: str, client_id: str, email: str, password: str) -> dict[st
         AuthParameters={"USERNAME": email, "PASSWORD": password},
     )["AuthenticationResult"]
     return {k: str(v) for k, v in result.items()}
+
+
+def ensure_images_bucket(settings: Settings, seed: bool = True) -> None:
+    """The images bucket, with the demo products' images (drawn here, no network)."""
+    from catalog_lambda.images import IMAGE_CACHE_CONTROL
+    from infra.local.demo_images import product_image
+    from infra.local.seed_data import demo_images
+
+    s3 = client("s3", settings.endpoint_url)
+    existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+    if settings.images_bucket not in existing:
+        s3.create_bucket(Bucket=settings.images_bucket)
+    if seed:
+        for key, category, index in demo_images():
+            s3.put_object(Bucket=settings.images_bucket, Key=key, Body=product_image(category, index),
+                          ContentType="image/png", CacheControl=IMAGE_CACHE_CONTROL)
+
+
+def verify_sender(settings: Settings) -> None:
+    """SES refuses to send from an unverified identity; the emulator's is verified on creation."""
+    ses = client("sesv2", settings.endpoint_url)
+    try:
+        ses.get_email_identity(EmailIdentity=settings.email_sender)
+    except ses.exceptions.NotFoundException:
+        ses.create_email_identity(EmailIdentity=settings.email_sender)
 
 
 def seed_catalog(settings: Settings) -> int:

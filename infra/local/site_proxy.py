@@ -5,6 +5,8 @@
 - ``/p/*`` and ``/sitemap.xml`` -> the container service;
 - ``/cognito/`` (POST) -> the emulator's Cognito endpoint, only for the unsigned calls a
   browser makes (sign up, confirm, sign in, refresh), so the browser stays same-origin;
+- ``/img/*`` (GET) and ``/img-upload`` (POST) -> product images in the emulator's S3
+  (``infra.local.image_origin``: it enforces the upload policy S3 would);
 - ``/config.json`` -> the storefront's settings for this stack, generated (never a
   file in the source tree, so a test stack and ``make dev`` never clash);
 - anything else -> a file under ``site/static``.
@@ -30,6 +32,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
+
+from infra.local.image_origin import MAX_FORM_BYTES, ImageOrigin
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 STATIC_DIR = PROJECT_DIR / "site" / "static"
@@ -68,6 +72,7 @@ class ProxyConfig:
     user_pool_id: str
     client_id: str
     static_dir: Path = STATIC_DIR
+    images_bucket: str = ""
 
     def storefront_config(self) -> dict[str, str]:
         """What ``/config.json`` says: the same keys the deploy writes per stage."""
@@ -91,6 +96,7 @@ class SiteHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "store-site"
     config: ProxyConfig  # set on the subclass that make_server builds
+    images: ImageOrigin | None = None  # likewise, when the stack has an images bucket
 
     # -- dispatch ----------------------------------------------------------------------
 
@@ -128,10 +134,22 @@ class SiteHandler(BaseHTTPRequestHandler):
         elif path == "/config.json":
             self._send(200, json.dumps(self.config.storefront_config()).encode(),
                        {"Content-Type": "application/json", "Cache-Control": "no-cache"})
+        elif self.images is not None and self.images.handles(path):
+            self._image(path)
         elif self.command in ("GET", "HEAD"):
             self._static(path)
         else:
             self._send(405, b"method not allowed\n", {"Content-Type": "text/plain", "Allow": "GET, HEAD"})
+
+    def _image(self, path: str) -> None:
+        assert self.images is not None
+        body = self._read_body(limit=MAX_FORM_BYTES) if self.command == "POST" else b""
+        if body is None:
+            self._send(413, b"the upload is too large\n", {"Content-Type": "text/plain"})
+            self.close_connection = True
+            return
+        status, payload, headers = self.images.answer(self.command, path, self.headers.get("Content-Type", ""), body)
+        self._send(status, payload, {**headers, "Content-Security-Policy": CONTENT_SECURITY_POLICY})
 
     # -- static files ------------------------------------------------------------------
 
@@ -160,7 +178,7 @@ class SiteHandler(BaseHTTPRequestHandler):
 
     # -- proxying ----------------------------------------------------------------------
 
-    def _read_body(self) -> bytes | None:
+    def _read_body(self, limit: int = MAX_BODY_BYTES) -> bytes | None:
         length = self.headers.get("Content-Length")
         if length is None:
             if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -170,7 +188,7 @@ class SiteHandler(BaseHTTPRequestHandler):
             size = int(length)
         except ValueError:
             return None
-        if size < 0 or size > MAX_BODY_BYTES:
+        if size < 0 or size > limit:
             return None
         return self.rfile.read(size)
 
@@ -254,8 +272,19 @@ class SiteHandler(BaseHTTPRequestHandler):
             super().log_message(format, *args)
 
 
+def image_origin(config: ProxyConfig) -> ImageOrigin:
+    import boto3
+
+    credentials = {k: os.environ[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY") if k in os.environ}
+    s3 = boto3.client("s3", region_name=config.region, endpoint_url=config.cognito_url,
+                      aws_access_key_id=credentials.get("AWS_ACCESS_KEY_ID", "testing"),
+                      aws_secret_access_key=credentials.get("AWS_SECRET_ACCESS_KEY", "testing"))
+    return ImageOrigin(config.images_bucket, s3, credentials.get("AWS_SECRET_ACCESS_KEY", "testing"))
+
+
 def make_server(config: ProxyConfig, port: int, host: str = "127.0.0.1") -> ThreadingHTTPServer:
-    handler = type("ConfiguredSiteHandler", (SiteHandler,), {"config": config})
+    images = image_origin(config) if config.images_bucket else None
+    handler = type("ConfiguredSiteHandler", (SiteHandler,), {"config": config, "images": images})
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     return server
@@ -272,10 +301,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--user-pool-id", default=env.get("COGNITO_USER_POOL_ID", ""))
     parser.add_argument("--client-id", default=env.get("COGNITO_CLIENT_ID", ""))
     parser.add_argument("--static-dir", default=str(STATIC_DIR))
+    parser.add_argument("--images-bucket", default=env.get("IMAGES_BUCKET", ""))
     args = parser.parse_args(argv)
     config = ProxyConfig(api_url=args.api_url, server_url=args.server_url, cognito_url=args.cognito_url,
                          region=args.region, user_pool_id=args.user_pool_id, client_id=args.client_id,
-                         static_dir=Path(args.static_dir))
+                         static_dir=Path(args.static_dir), images_bucket=args.images_bucket)
     for url in (config.api_url, config.server_url, config.cognito_url):
         _split(url)
     server = make_server(config, args.port)

@@ -183,13 +183,16 @@ def up(args: argparse.Namespace) -> int:
         _wait_http(f"{urls['emulator']}/moto-api/", 60, emulator)
 
         os.environ.update(emulator_env(urls["emulator"]))
-        from catalog_lambda.settings import Settings
+        from catalog_lambda.settings import ENV_EMAIL_SENDER, ENV_IMAGES_BUCKET, Settings
 
         pool = bootstrap.create_user_pool(urls["emulator"], STAGE)
         secret_name = bootstrap.ensure_cursor_secret(urls["emulator"], STAGE)
         settings = Settings(stage=STAGE, region=bootstrap.REGION, endpoint_url=urls["emulator"],
-                            cursor_secret_name=secret_name)
+                            cursor_secret_name=secret_name, images_bucket=bootstrap.IMAGES_BUCKET,
+                            email_sender=bootstrap.EMAIL_SENDER)
         bootstrap.create_tables(settings)
+        bootstrap.ensure_images_bucket(settings, seed=not args.no_seed)
+        bootstrap.verify_sender(settings)
         admin_pw = os.environ.get(bootstrap.ENV_ADMIN_PASSWORD, bootstrap.DEFAULT_ADMIN_PASSWORD)
         shopper_pw = os.environ.get(bootstrap.ENV_SHOPPER_PASSWORD, bootstrap.DEFAULT_SHOPPER_PASSWORD)
         bootstrap.ensure_user(urls["emulator"], pool, bootstrap.ADMIN_EMAIL, admin_pw, admin=True)
@@ -218,6 +221,8 @@ def up(args: argparse.Namespace) -> int:
             "COGNITO_JWKS_URL": pool.jwks_url,
             "COGNITO_ISSUER": pool.issuer,
             "CURSOR_SECRET_NAME": secret_name,
+            ENV_IMAGES_BUCKET: bootstrap.IMAGES_BUCKET,
+            ENV_EMAIL_SENDER: bootstrap.EMAIL_SENDER,
             "POWERTOOLS_TRACE_DISABLED": "1",
             "POWERTOOLS_METRICS_NAMESPACE": "Store",
             "API_URL": urls["api"],

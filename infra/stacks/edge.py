@@ -5,6 +5,7 @@ Behaviours (the browser sees one origin, as locally):
 - default      -> the private S3 bucket with ``site/static`` (origin access control)
 - ``/api/*``   -> API Gateway. Chalice's stage is named ``api``, so /api/products
   reaches the route /products with no rewriting. Never cached, Authorization forwarded.
+- ``/img/*``, ``/img-upload`` -> the private images bucket (``infra/stacks/images.py``)
 - ``/p/*``, ``/sitemap.xml`` -> the ALB of the container stack, with the origin-verify
   header the ALB requires; over HTTPS to ``origin.<domain>`` when the stage has a
   domain, else over HTTP to the ALB's own name. Only stages with the container path
@@ -52,6 +53,7 @@ from infra.stacks.common import (
     tags,
 )
 from infra.stacks.container import ORIGIN_HEADER, origin_secret_reference
+from infra.stacks.images import add_images
 
 # AWS managed CloudFront policies (stable, documented ids).
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
@@ -238,6 +240,9 @@ def _distribution(template: Template, cfg: StageConfig, site: Any, oac: Any) -> 
         pages_origin, pages_behaviours = _pages_route(template, cfg, headers)
         origins.append(pages_origin)
         behaviours += pages_behaviours
+    image_origins, image_behaviours = add_images(template, cfg, headers)
+    origins += image_origins
+    behaviours += image_behaviours
     return template.add_resource(checkov_skip(cloudfront.Distribution(
         "Distribution",
         DistributionConfig=cloudfront.DistributionConfig(

@@ -9,7 +9,7 @@ Web ACL: AWS managed rule groups (common rule set, known bad inputs, Amazon IP
 reputation list) and a per-IP rate limit; requests are logged to CloudWatch Logs.
 The common rule set's three body rules (8 KB body size, cross-site scripting, local
 file inclusion) only count, and a rule of ours blocks on their labels except on the
-API's admin edits and the payment webhook (AWS's documented pattern for scoping a
+API's admin edits, the image upload and the payment webhook (AWS's documented pattern for scoping a
 managed rule: override to count, then match its label). A product description may
 hold markup-like text and an import or a Stripe event may pass 8 KB; the API checks
 those bodies itself (strict types, limits, a signature) and never renders HTML.
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from troposphere import Equals, GetAtt, Not, Output, Parameter, Ref, Sub, Template, certificatemanager, logs, wafv2
 
+from catalog_lambda.images import UPLOAD_PATH
 from infra.config import StageConfig
 from infra.stacks.common import new_template, tags
 
@@ -36,9 +37,10 @@ BODY_RULES = {
     "GenericLFI_BODY": "awswaf:managed:aws:core-rule-set:GenericLFI_Body",
 }
 # Where the body rules do not block (CloudFront paths): admin edits of the catalog
-# (POST/PUT /products..., stock, image; the authorizer admits admins only) and the
-# provider's signed webhook.
-BODY_RULE_EXEMPT_PREFIXES = ("/api/products", "/api/payments/webhook")
+# (POST/PUT /products..., stock, image; the authorizer admits admins only), the admin's
+# image upload (a presigned POST of up to 5 MB that S3 checks against its signed policy)
+# and the provider's signed webhook.
+BODY_RULE_EXEMPT_PREFIXES = ("/api/products", UPLOAD_PATH, "/api/payments/webhook")
 
 
 def _visibility(name: str) -> wafv2.VisibilityConfig:

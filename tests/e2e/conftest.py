@@ -27,13 +27,6 @@ SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 TIMEOUT_MS = 15_000
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).resolve().parent
-    for item in items:
-        if item.path.resolve().is_relative_to(here):
-            item.add_marker(pytest.mark.e2e)
-
-
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright

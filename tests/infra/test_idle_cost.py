@@ -33,8 +33,9 @@ def test_the_container_path_is_opt_in_per_stage() -> None:
 def test_without_the_container_path_the_edge_has_no_pages_origin_or_behaviours() -> None:
     edge = stack_spec("edge").build(stage_config("dev")).to_dict()
     config = edge["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
-    assert [o["Id"] for o in config["Origins"]] == ["site", "api"]
-    assert [b["PathPattern"] for b in config["CacheBehaviors"]] == ["/api/*"]
+    assert "pages" not in [o["Id"] for o in config["Origins"]]
+    assert not {"/p/*", "/sitemap.xml"} & {b["PathPattern"] for b in config["CacheBehaviors"]}
+    assert "/api/*" in {b["PathPattern"] for b in config["CacheBehaviors"]}
     assert "alb-" not in json.dumps(edge) and "PagesCachePolicy" not in edge["Resources"]
 
 

@@ -67,6 +67,7 @@ def test_lambda_policy_grants_what_the_code_calls_and_nothing_else(stage: str) -
         "secretsmanager:GetSecretValue", "kms:Decrypt",
         "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
         "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+        "s3:PutObject",
     }
     assert "cloudwatch:PutMetricData" not in granted  # metrics leave as EMF log lines
 

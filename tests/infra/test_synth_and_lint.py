@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from infra import lint
@@ -49,6 +50,7 @@ def test_synth_rejects_an_unknown_stage(tmp_path: Path) -> None:
     assert result.returncode == 2 and "invalid choice" in result.stderr
 
 
+@pytest.mark.slow
 def test_cfn_lint_finds_nothing_in_any_template(synth_root: Path) -> None:
     paths = sorted(synth_root.glob("*/*.json"))
     stages = sum(len(stacks_for(stage_config(stage))) for stage in STAGES)
@@ -57,6 +59,7 @@ def test_cfn_lint_finds_nothing_in_any_template(synth_root: Path) -> None:
     assert [str(f) for f in findings] == []
 
 
+@pytest.mark.slow
 def test_checkov_fails_no_check(checkov_report: lint.CheckovReport) -> None:
     assert checkov_report.parsing_errors == 0
     assert checkov_report.resources > 100
@@ -64,6 +67,7 @@ def test_checkov_fails_no_check(checkov_report: lint.CheckovReport) -> None:
     assert [str(f) for f in checkov_report.failed] == []
 
 
+@pytest.mark.slow
 def test_checkov_skips_in_templates_are_explained(checkov_report: lint.CheckovReport) -> None:
     for finding in checkov_report.skipped:
         assert len(finding.message) > 20, str(finding)
@@ -81,6 +85,7 @@ def test_checkov_config_skips_are_few_and_each_has_a_comment() -> None:
     assert config.get("skip-download") is True  # offline: never ask Prisma Cloud for anything
 
 
+@pytest.mark.slow
 def test_lint_cli_passes_on_synthesized_templates(synth_root: Path, tmp_path: Path) -> None:
     # Two templates are enough to prove the wiring (every template is linted above).
     for stack in ("data", "auth"):
@@ -91,6 +96,7 @@ def test_lint_cli_passes_on_synthesized_templates(synth_root: Path, tmp_path: Pa
     assert ", 0 failed," in result.stdout
 
 
+@pytest.mark.slow
 def test_lint_cli_fails_on_a_bad_template(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text(
         '{"Resources": {"Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"Nope": 1}}}}\n')

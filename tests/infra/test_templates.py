@@ -187,7 +187,8 @@ def test_cloudfront_routes_api_pages_and_static_files() -> None:
     config = _distribution("prod")  # a stage with the container path
     origins = {o["Id"]: o for o in config["Origins"]}
     routes = {b["PathPattern"]: b["TargetOriginId"] for b in config["CacheBehaviors"]}
-    assert routes == {"/api/*": "api", "/p/*": "pages", "/sitemap.xml": "pages"}
+    assert routes == {"/api/*": "api", "/p/*": "pages", "/sitemap.xml": "pages", "/img/*": "images",
+                      "/img-upload": "image-upload"}  # images: tests/infra/test_images_edge.py
     assert config["DefaultCacheBehavior"]["TargetOriginId"] == "site"
     # The API stage is named "api": /api/products reaches /products without a rewrite.
     assert API_STAGE_NAME == "api"

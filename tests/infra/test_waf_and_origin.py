@@ -60,8 +60,8 @@ def test_a_rule_of_ours_blocks_on_their_labels_outside_the_admin_edits() -> None
     paths = [s["ByteMatchStatement"] for s in exempt["NotStatement"]["Statement"]["OrStatement"]["Statements"]]
     assert [(p["SearchString"], p["PositionalConstraint"], p["FieldToMatch"]) for p in paths] == [
         (prefix, "STARTS_WITH", {"UriPath": {}}) for prefix in BODY_RULE_EXEMPT_PREFIXES]
-    # The admin catalog routes (POST/PUT /products..., stock, image) and the signed webhook.
-    assert BODY_RULE_EXEMPT_PREFIXES == ("/api/products", "/api/payments/webhook")
+    # The admin catalog routes (POST/PUT /products..., stock, image), the image upload, the signed webhook.
+    assert BODY_RULE_EXEMPT_PREFIXES == ("/api/products", "/img-upload", "/api/payments/webhook")
 
 
 def test_the_rest_of_the_web_acl_is_unchanged() -> None:

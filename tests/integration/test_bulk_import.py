@@ -28,7 +28,6 @@ from catalog_lambda.settings import Settings
 from tests.api_client import ApiClient
 from tests.conftest import PROJECT_DIR, LocalStack
 
-pytestmark = pytest.mark.integration
 HEADER = "sku,name,description,category,price_cents,currency,image_url,stock"
 
 

@@ -25,8 +25,6 @@ from tests.api_client import ApiClient, assert_error
 from tests.conftest import LocalStack
 from tests.integration.conftest import unique
 
-pytestmark = pytest.mark.integration
-
 MakeProduct = Callable[..., dict[str, Any]]
 PRODUCT_FIELDS = {"id", "sku", "name", "description", "category", "price_cents", "currency", "stock", "image_url",
                   "created_at", "updated_at", "version"}

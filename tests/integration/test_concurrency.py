@@ -13,7 +13,7 @@ import pytest
 
 from tests.api_client import ApiClient
 
-pytestmark = [pytest.mark.integration, pytest.mark.concurrency]
+pytestmark = pytest.mark.concurrency
 
 
 def _order(client: ApiClient, lines: list[dict[str, Any]], key: str | None = None) -> tuple[int, dict[str, Any]]:

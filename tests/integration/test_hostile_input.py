@@ -22,8 +22,6 @@ import requests
 from tests.api_client import ApiClient, assert_error
 from tests.conftest import LocalStack
 
-pytestmark = pytest.mark.integration
-
 INJECTIONS = [
     "' OR '1'='1",
     "1; DROP TABLE products; --",

@@ -29,8 +29,6 @@ import requests
 
 from tests.conftest import DEV_PORT_VARS, PROJECT_DIR, free_port
 
-pytestmark = pytest.mark.integration
-
 DEFAULT_PORTS = {5000, 8000, 8080, 8081}
 STOP_DEADLINE_SECONDS = 10.0
 

@@ -12,7 +12,6 @@ import pytest
 from tests.api_client import ApiClient, assert_error
 from tests.conftest import LocalStack
 
-pytestmark = pytest.mark.integration
 MakeProduct = Callable[..., dict[str, Any]]
 
 

@@ -31,8 +31,6 @@ CHECKS = [
     openapi_checks.ignored_auth,
 ]
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture(scope="session")
 def api_schema(local_stack: LocalStack) -> Any:

@@ -76,7 +76,9 @@ def create_app(catalog: sitemap.Catalog | None = None, settings: ServerSettings 
             store_name=server_settings.store_name,
             price=display_price(product["price_cents"], product["currency"]),
             canonical=sitemap.product_url(base_url(), product["id"]),
-            json_ld=_json_ld(product, sitemap.product_url(base_url(), product["id"])),
+            image=_absolute(base_url(), product.get("image_url")),
+            json_ld=_json_ld(product, sitemap.product_url(base_url(), product["id"]),
+                             _absolute(base_url(), product.get("image_url"))),
         )
         response = app.response_class(html, mimetype="text/html")
         response.headers["Cache-Control"] = PRODUCT_CACHE
@@ -124,7 +126,15 @@ def create_app(catalog: sitemap.Catalog | None = None, settings: ServerSettings 
     return app
 
 
-def _json_ld(product: dict[str, Any], url: str) -> dict[str, Any]:
+def _absolute(base: str, image_url: str | None) -> str | None:
+    """An uploaded image's site path (``/img/...``) as the absolute URL og:image and
+    schema.org want; an https URL as it is."""
+    if image_url and image_url.startswith("/"):
+        return base.rstrip("/") + image_url
+    return image_url
+
+
+def _json_ld(product: dict[str, Any], url: str, image: str | None) -> dict[str, Any]:
     """schema.org Product; the template serializes it with ``tojson`` (HTML-safe escaping)."""
     data: dict[str, Any] = {
         "@context": "https://schema.org",
@@ -143,6 +153,6 @@ def _json_ld(product: dict[str, Any], url: str) -> dict[str, Any]:
             "availability": "https://schema.org/InStock" if product["stock"] > 0 else "https://schema.org/OutOfStock",
         },
     }
-    if product.get("image_url"):
-        data["image"] = product["image_url"]
+    if image:
+        data["image"] = image
     return data

@@ -26,7 +26,7 @@ from catalog_lambda.catalog import CatalogService
 from catalog_lambda.dynamo import DYNAMODB_RETRIES, transaction_connection
 from catalog_lambda.errors import UnavailableError
 from catalog_lambda.models import PRODUCTS_TABLE_MODELS
-from tests.unit.conftest import UNIT_SETTINGS, product_body
+from tests.functional.conftest import FUNCTIONAL_SETTINGS, product_body
 
 ATTEMPTS = int(DYNAMODB_RETRIES["total_max_attempts"])  # type: ignore[call-overload]
 NewProduct = Callable[..., dict[str, Any]]
@@ -77,7 +77,7 @@ class _RawBody:
 
 def _clients() -> list[Any]:
     connections = [m._get_connection().connection for m in PRODUCTS_TABLE_MODELS]
-    connections.append(transaction_connection(UNIT_SETTINGS))
+    connections.append(transaction_connection(FUNCTIONAL_SETTINGS))
     return list({id(c.client): c.client for c in connections}.values())
 
 
@@ -118,7 +118,7 @@ def inject(catalog: CatalogService, monkeypatch: pytest.MonkeyPatch) -> Iterator
     services.reset()
     from catalog_lambda.models import bind_models
 
-    bind_models(UNIT_SETTINGS)
+    bind_models(FUNCTIONAL_SETTINGS)
 
 
 def test_clients_use_botocores_adaptive_retry_mode(catalog: CatalogService) -> None:
@@ -187,8 +187,8 @@ def test_a_throttled_write_changes_nothing_and_is_unavailable(catalog: CatalogSe
 
 @pytest.fixture
 def api(catalog: CatalogService, monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
-    monkeypatch.setenv("STAGE", UNIT_SETTINGS.stage)
-    monkeypatch.setenv("CURSOR_SIGNING_KEY", UNIT_SETTINGS.cursor_signing_key)
+    monkeypatch.setenv("STAGE", FUNCTIONAL_SETTINGS.stage)
+    monkeypatch.setenv("CURSOR_SIGNING_KEY", FUNCTIONAL_SETTINGS.cursor_signing_key)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     from catalog_lambda.settings import get_settings
 
@@ -196,7 +196,7 @@ def api(catalog: CatalogService, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cl
     services.catalog_service.cache_clear()
     import app
 
-    with Client(app.app, stage_name=UNIT_SETTINGS.stage) as client:
+    with Client(app.app, stage_name=FUNCTIONAL_SETTINGS.stage) as client:
         yield client
     get_settings.cache_clear()
 

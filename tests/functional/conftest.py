@@ -1,4 +1,4 @@
-"""Unit fixtures: the catalog service over moto's in-process DynamoDB (``mock_aws``).
+"""Functional fixtures: the catalog service over moto's in-process DynamoDB (``mock_aws``).
 
 Each test module gets a fresh service (the cached factory is reset around it); each
 test gets empty tables holding the six demo categories, and a way to count the DynamoDB calls a piece of code makes.
@@ -22,12 +22,12 @@ from catalog_lambda.settings import Settings
 from infra.local.bootstrap import client, create_tables
 from infra.local.seed_data import CATEGORIES
 
-UNIT_SETTINGS = Settings(stage="unit", cursor_signing_key="x" * 32, endpoint_url=None)
+FUNCTIONAL_SETTINGS = Settings(stage="functional", cursor_signing_key="x" * 32, endpoint_url=None)
 
 
 @pytest.fixture
 def settings() -> Settings:
-    return UNIT_SETTINGS
+    return FUNCTIONAL_SETTINGS
 
 
 @pytest.fixture(scope="module")
@@ -36,13 +36,14 @@ def _module_catalog() -> Iterator[tuple[CatalogService, Any]]:
     module: creating tables and botocore clients is the slow part (~0.5 s a test)."""
     services.reset()
     with mock_aws():
-        create_tables(UNIT_SETTINGS)
-        yield services.catalog_service(UNIT_SETTINGS), client("dynamodb", None)
+        create_tables(FUNCTIONAL_SETTINGS)
+        yield services.catalog_service(FUNCTIONAL_SETTINGS), client("dynamodb", None)
     services.reset()
 
 
 def _empty_tables(dynamodb: Any) -> None:
-    for table in (UNIT_SETTINGS.products_table, UNIT_SETTINGS.orders_table, UNIT_SETTINGS.idempotency_table):
+    settings = FUNCTIONAL_SETTINGS
+    for table in (settings.products_table, settings.orders_table, settings.idempotency_table):
         key_names = [k["AttributeName"] for k in dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]]
         for page in dynamodb.get_paginator("scan").paginate(TableName=table, ProjectionExpression=",".join(key_names)):
             for item in page["Items"]:
@@ -102,7 +103,7 @@ def _recording() -> Iterator[CallLog]:
     # client; a handler on each client's own event system sees every API call it makes.
     log = CallLog()
     connections = [m._get_connection().connection for m in PRODUCTS_TABLE_MODELS]
-    connections.append(transaction_connection(UNIT_SETTINGS))  # writes' transactions
+    connections.append(transaction_connection(FUNCTIONAL_SETTINGS))  # writes' transactions
     clients = {id(c.client): c.client for c in connections}
     for botocore_client in clients.values():
         botocore_client.meta.events.register("before-call.dynamodb", log)

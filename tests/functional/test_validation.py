@@ -9,7 +9,7 @@ import pytest
 
 from catalog_lambda.catalog import CatalogService
 from catalog_lambda.errors import ValidationError
-from tests.unit.conftest import product_body
+from tests.functional.conftest import product_body
 
 NewProduct = Callable[..., dict[str, Any]]
 

@@ -15,7 +15,7 @@ from catalog_lambda.errors import (
     ProductNotFoundError,
     ValidationError,
 )
-from tests.unit.conftest import product_body
+from tests.functional.conftest import product_body
 
 NewProduct = Callable[..., dict[str, Any]]
 READ_ONLY = ("id", "version", "stock", "created_at", "updated_at")
