@@ -62,10 +62,9 @@ class StageConfig:
     # Empty here means the observability template has no default and the deploy must pass
     # --parameter AlarmEmail=...; set it per stage below to make the stage self-contained.
     alarm_email: str = ""
-    # The From address of Cognito's and the store's emails, sent through SES. With a
-    # domain it defaults to no-reply@<domain> (a domain identity); without one it must be
-    # an address verified as an SES email identity, or empty for Cognito's own sender.
-    mail_from: str = ""
+    # The From address of order emails (an SES identity); empty: orders@<domain_name>
+    # when the stage has a domain, else the stage sends no order emails.
+    email_sender: str = ""
     # Shoppers may create their own accounts (sign-up calls reach Cognito directly, not
     # through CloudFront's WAF: docs/operations.md, "Sign-up abuse").
     self_sign_up: bool = True
@@ -81,10 +80,10 @@ class StageConfig:
 
     @property
     def sender(self) -> str:
-        """The From address of every email, or empty (Cognito's default sender, no SES identity)."""
-        if self.mail_from:
-            return self.mail_from
-        return f"no-reply@{self.domain_name}" if self.domain_name else ""
+        """The order emails' From address ("" when the stage sends none)."""
+        if self.email_sender:
+            return self.email_sender
+        return f"orders@{self.domain_name}" if self.domain_name else ""
 
 
 STAGES: dict[str, StageConfig] = {
@@ -128,11 +127,6 @@ def origin_secret_name(stage: str) -> str:
     return f"{APP}/{stage}/origin-verify"
 
 
-def ses_configuration_set_name(stage: str) -> str:
-    """The SES configuration set every email of the stage is sent with (bounces, complaints)."""
-    return f"{APP}-{stage}-mail"
-
-
 def user_pool_name(stage: str) -> str:
     return f"{APP}-{stage}-users"
 
@@ -140,6 +134,12 @@ def user_pool_name(stage: str) -> str:
 def lambda_function_prefix(stage: str) -> str:
     """Chalice names the API function ``<app>-<stage>`` and others ``<app>-<stage>-<name>``."""
     return f"{APP}-{stage}"
+
+
+def ses_configuration_set_name(stage: str) -> str:
+    """The SES configuration set every email of the stage goes out with, Cognito's included
+    (its bounces and complaints reach the observability stack's mail-events topic)."""
+    return f"{APP}-{stage}-email"
 
 
 def stack_name(stage: str, stack: str) -> str:

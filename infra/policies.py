@@ -13,6 +13,8 @@ The function calls (and nothing more):
   asks for it on one of those secrets' behalf.
 - ``s3:PutObject`` under ``img/products/`` of the stage's images bucket, which the
   presigned image uploads it signs need.
+- ``ses:SendEmail`` from the stage's sender address (its ``ses:FromAddress``), with
+  the stage's configuration set.
 - CloudWatch Logs for its own log groups (metrics go out as EMF log lines, so no
   ``cloudwatch:PutMetricData``), and X-Ray segments.
 """
@@ -24,7 +26,16 @@ from pathlib import Path
 from typing import Any
 
 from catalog_lambda.settings import default_images_bucket_name
-from infra.config import STAGES, TABLES, cursor_secret_name, lambda_function_prefix, origin_secret_name, table_name
+from infra.config import (
+    STAGES,
+    TABLES,
+    cursor_secret_name,
+    lambda_function_prefix,
+    origin_secret_name,
+    ses_configuration_set_name,
+    stage_config,
+    table_name,
+)
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 CHALICE_DIR = PROJECT_DIR / ".chalice"
@@ -93,6 +104,12 @@ def lambda_policy(stage: str) -> dict[str, Any]:
             {"Sid": "Tracing", "Effect": "Allow", "Action": list(XRAY_ACTIONS), "Resource": "*"},
             # Signing an image upload's POST policy: S3 accepts the form only if the
             # signer may put that key (catalog_lambda/images.py).
+            # Order emails (catalog_lambda/notifications.py): SendEmail is authorized on
+            # the sending identity and on the configuration set; the From address is pinned.
+            {"Sid": "OrderEmails", "Effect": "Allow", "Action": ["ses:SendEmail"],
+             "Resource": ["arn:aws:ses:*:*:identity/*",
+                          f"arn:aws:ses:*:*:configuration-set/{ses_configuration_set_name(stage)}"],
+             "Condition": {"StringEquals": {"ses:FromAddress": stage_config(stage).sender or "none@invalid"}}},
             {"Sid": "ProductImageUploads", "Effect": "Allow", "Action": ["s3:PutObject"],
              "Resource": f"arn:aws:s3:::{default_images_bucket_name(stage, '*', '*')}/img/products/*"},
         ],

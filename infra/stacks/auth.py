@@ -6,12 +6,12 @@ the emulator. API Gateway's Cognito authorizer checks the ID tokens; admins are 
 of the group ``admin``.
 
 Email: the stage's SES identity (a domain identity when the stage has a domain, with
-its DKIM records when it has a hosted zone; else the ``mail_from`` address as an email
+its DKIM records when it has a hosted zone; else the ``email_sender`` address as an email
 identity) and the configuration set every message is sent with (its bounces and
 complaints go to the observability stack's mail-events topic). Cognito sends its
 verification and reset codes through that identity (``EmailSendingAccount`` DEVELOPER)
 rather than its own sender, which is capped at about 50 messages a day. A stage with
-neither domain nor ``mail_from`` keeps Cognito's sender and has no identity.
+neither domain nor ``email_sender`` keeps Cognito's sender and has no identity.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ DKIM_TOKENS = 3  # Easy DKIM publishes three CNAME records
 
 def mail_identity(cfg: StageConfig) -> str:
     """What SES verifies: the stage's domain, else its From address (empty: no identity)."""
-    return cfg.domain_name or cfg.mail_from
+    return cfg.domain_name or cfg.email_sender
 
 
 def _mail(template: Template, cfg: StageConfig) -> ses.EmailIdentity | None:

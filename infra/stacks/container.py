@@ -59,6 +59,9 @@ from infra.stacks.common import (
 from infra.stacks.network import PUBLIC_TASKS_SKIP, task_public_ip
 
 ORIGIN_HEADER = "X-Origin-Verify"
+# The container app's own setting (site/server/storefront_server/settings.py spells it
+# too; tests/infra checks the two agree): the storefront's public origin.
+ENV_PUBLIC_BASE_URL = "PUBLIC_BASE_URL"
 
 
 def repository_name(cfg: StageConfig) -> str:

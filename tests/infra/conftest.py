@@ -26,7 +26,7 @@ from tests.conftest import free_port
 # endpoints, and a second variant behind a NAT gateway, every network mode is covered.
 DOMAIN_VARIANT = StageConfig(stage="dev", domain_name="shop.example.com", hosted_zone_id="Z0123456789ABCDEFGHIJ",
                              container_path=True, task_egress="endpoints")
-NAT_VARIANT = StageConfig(stage="dev", container_path=True, task_egress="nat", mail_from="shop@example.com")
+NAT_VARIANT = StageConfig(stage="dev", container_path=True, task_egress="nat", email_sender="shop@example.com")
 
 
 @pytest.fixture(scope="session")

@@ -90,7 +90,7 @@ def test_the_stages_watch_disjoint_metrics() -> None:
 def test_bounces_and_complaints_reach_an_encrypted_topic_ses_may_publish_to() -> None:
     resources = _observability(stage_config("dev"))["Resources"]
     destination = resources["MailEventsDestination"]["Properties"]
-    assert destination["ConfigurationSetName"] == "store-dev-mail"
+    assert destination["ConfigurationSetName"] == "store-dev-email"
     event = destination["EventDestination"]
     assert {"BOUNCE", "COMPLAINT"} <= set(event["MatchingEventTypes"])
     assert event["SnsDestination"]["TopicARN"] == {"Ref": "MailEventsTopic"}

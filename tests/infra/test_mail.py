@@ -30,7 +30,7 @@ def test_a_stage_with_a_domain_gets_a_domain_identity_with_dkim_records() -> Non
     identity = template["Resources"]["MailIdentity"]["Properties"]
     assert identity["EmailIdentity"] == "shop.example.com"
     assert identity["DkimSigningAttributes"] == {"NextSigningKeyLength": "RSA_2048_BIT"}
-    assert identity["ConfigurationSetAttributes"] == {"ConfigurationSetName": "store-dev-mail"}
+    assert identity["ConfigurationSetAttributes"] == {"ConfigurationSetName": "store-dev-email"}
     records = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::Route53::RecordSet"]
     assert [r["Type"] for r in records] == ["CNAME"] * 3
     assert [r["Name"] for r in records] == [{"Fn::GetAtt": ["MailIdentity", f"DkimDNSTokenName{i}"]} for i in (1, 2, 3)]
@@ -43,7 +43,7 @@ def test_without_a_hosted_zone_the_dkim_records_are_left_to_the_owner() -> None:
 
 
 def test_without_a_domain_the_from_address_is_the_identity() -> None:
-    template = _auth(StageConfig(stage="dev", mail_from="shop@example.org"))
+    template = _auth(StageConfig(stage="dev", email_sender="shop@example.org"))
     identity = template["Resources"]["MailIdentity"]["Properties"]
     assert identity["EmailIdentity"] == "shop@example.org" and "DkimSigningAttributes" not in identity
 
@@ -53,10 +53,10 @@ def test_cognito_sends_through_the_ses_identity_once_verified() -> None:
     assert template["Parameters"]["CognitoEmailThroughSes"]["Default"] == "true"
     chosen, fallback = template["Resources"]["UserPool"]["Properties"]["EmailConfiguration"]["Fn::If"][1:]
     assert chosen == {
-        "EmailSendingAccount": "DEVELOPER", "From": "no-reply@shop.example.com",
+        "EmailSendingAccount": "DEVELOPER", "From": "orders@shop.example.com",
         "SourceArn": {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/"
                                  "shop.example.com"},
-        "ConfigurationSet": "store-dev-mail",
+        "ConfigurationSet": "store-dev-email",
     }
     assert fallback == {"EmailSendingAccount": "COGNITO_DEFAULT"}
 
