@@ -62,6 +62,11 @@ def create_app() -> Chalice:
     def contract_errors(event: Request, get_response: Callable[[Request], Response]) -> Response:
         return observe(event, lambda request: normalize_chalice_error(get_response(request)))
 
+    # Inside contract_errors (registered later), so refusals are logged like any answer.
+    from api.origin import refuse_direct_requests
+
+    app.register_middleware(refuse_direct_requests(Settings.from_env()), "http")
+
     return app
 
 

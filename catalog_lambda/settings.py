@@ -27,6 +27,7 @@ ENV_COGNITO_ISSUER = "COGNITO_ISSUER"
 ENV_COGNITO_JWKS_URL = "COGNITO_JWKS_URL"
 ENV_CURSOR_KEY = "CURSOR_SIGNING_KEY"
 ENV_CURSOR_SECRET_NAME = "CURSOR_SECRET_NAME"
+ENV_ORIGIN_SECRET_NAME = "ORIGIN_SECRET_NAME"
 ENV_VERSION = "APP_VERSION"
 ENV_LAMBDA_NAME = "AWS_LAMBDA_FUNCTION_NAME"
 ENV_IMPORTS_BUCKET = "IMPORTS_BUCKET"
@@ -69,6 +70,8 @@ class Settings:
     cognito_jwks_url: str = ""
     cursor_signing_key: str = ""
     cursor_secret_name: str = ""
+    # The secret CloudFront sends as X-Origin-Verify (api/origin.py); empty: no check (local).
+    origin_secret_name: str = ""
     version: str = "0.1.0"
     in_lambda: bool = False
     # The bucket whose imports/ prefix triggers the bulk import; empty: no trigger.
@@ -129,6 +132,7 @@ class Settings:
             cognito_jwks_url=env.get(ENV_COGNITO_JWKS_URL, ""),
             cursor_signing_key=env.get(ENV_CURSOR_KEY, ""),
             cursor_secret_name=env.get(ENV_CURSOR_SECRET_NAME, ""),
+            origin_secret_name=env.get(ENV_ORIGIN_SECRET_NAME, ""),
             version=env.get(ENV_VERSION, "0.1.0"),
             in_lambda=bool(env.get(ENV_LAMBDA_NAME)) and not env.get("AWS_CHALICE_CLI_MODE"),
             imports_bucket=env.get(ENV_IMPORTS_BUCKET, ""),

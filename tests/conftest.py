@@ -42,10 +42,10 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 TESTS_DIR = Path(__file__).resolve().parent
 # Every directory of tests/ holding tests, which is also the marker of its tests
 # (registered in pyproject.toml, where ``--strict-markers`` makes a typo an error).
-KINDS = ("unit", "functional", "integration", "e2e", "infra", "deploy", "package", "docs")
+KINDS = ("unit", "functional", "integration", "e2e", "infra", "deploy", "package", "docs", "image")
 # The fixtures that start a server: a test using one (directly or through another fixture)
 # is also marked ``server``, and ``make check`` runs every test not so marked.
-SERVER_FIXTURES = frozenset({"local_stack", "emulator_url", "emulator"})
+SERVER_FIXTURES = frozenset({"local_stack", "emulator_url", "emulator", "rehearsal", "rehearsal_workdir"})
 DEV_PORT_VARS = ("LOCAL_AWS_PORT", "API_PORT", "SITE_PORT", "SERVER_PORT")
 
 # Set before any test module imports boto3: fake credentials, a fixed region, and no

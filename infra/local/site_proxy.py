@@ -4,7 +4,10 @@
   stage is named ``api``, so CloudFront's ``/api/products`` reaches route ``/products``);
 - ``/p/*`` and ``/sitemap.xml`` -> the container service;
 - ``/cognito/`` (POST) -> the emulator's Cognito endpoint, only for the unsigned calls a
-  browser makes (sign up, confirm, sign in, refresh), so the browser stays same-origin;
+  browser makes (sign up, confirm, sign in, refresh), so the browser stays same-origin.
+  The emulator picks the service from ``Authorization`` or the target, so a request with
+  any header repeated is refused, and only the checked ``X-Amz-Target`` and
+  ``Content-Type`` are forwarded (never ``Authorization``);
 - ``/img/*`` (GET) and ``/img-upload`` (POST) -> product images in the emulator's S3
   (``infra.local.image_origin``: it enforces the upload policy S3 would);
 - ``/config.json`` -> the storefront's settings for this stack, generated (never a
@@ -27,6 +30,7 @@ import json
 import mimetypes
 import os
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -48,6 +52,7 @@ COGNITO_PUBLIC_TARGETS = frozenset(
                "GetUser", "GlobalSignOut", "RevokeToken", "ForgotPassword", "ConfirmForgotPassword",
                "ChangePassword")
 )
+COGNITO_CONTENT_TYPE = "application/x-amz-json-1.1"
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
                         "transfer-encoding", "upgrade", "proxy-connection"})
 # The production Content-Security-Policy (infra/stacks/edge.py), with connect-src
@@ -83,6 +88,28 @@ class ProxyConfig:
             "userPoolId": self.user_pool_id,
             "clientId": self.client_id,
         }
+
+
+def cognito_headers(received: Iterable[tuple[str, str]]) -> tuple[dict[str, str] | None, str]:
+    """The headers a ``/cognito/`` call forwards, or ``None`` and why it is refused.
+
+    The emulator serves every AWS service on one port and picks the service from the
+    ``Authorization`` header's credential scope or from the target. So no header may
+    appear twice (one target checked, another forwarded), the target must be a public
+    Cognito operation, and nothing but that target and the content type is forwarded.
+    """
+    items = list(received)
+    names = [name.lower() for name, _value in items]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        return None, f"repeated header(s): {', '.join(repeated)}"
+    values = {name.lower(): value for name, value in items}
+    target = values.get("x-amz-target", "")
+    if target not in COGNITO_PUBLIC_TARGETS:
+        return None, "only the public Cognito operations are served here"
+    if values.get("content-type", "").split(";")[0].strip().lower() != COGNITO_CONTENT_TYPE:
+        return None, f"Content-Type must be {COGNITO_CONTENT_TYPE}"
+    return {"X-Amz-Target": target, "Content-Type": COGNITO_CONTENT_TYPE}, ""
 
 
 def _split(url: str) -> tuple[str, int]:
@@ -156,16 +183,23 @@ class SiteHandler(BaseHTTPRequestHandler):
     def _static(self, path: str) -> None:
         root = self.config.static_dir.resolve()
         relative = unquote(path).lstrip("/")
-        target = (root / relative).resolve()
-        if target != root and root not in target.parents:
+        if "\x00" in relative:  # no file name holds a NUL (and pathlib raises on one)
             self._not_found()
             return
-        if target.is_dir():
-            target = target / "index.html"
-        if not target.is_file() or target.name.startswith("."):
+        try:
+            target = (root / relative).resolve()
+            if target != root and root not in target.parents:
+                self._not_found()
+                return
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.is_file() or target.name.startswith("."):
+                self._not_found()
+                return
+            body = target.read_bytes()
+        except OSError:  # a name too long for the file system, or unreadable
             self._not_found()
             return
-        body = target.read_bytes()
         content_type = TYPES.get(target.suffix) or mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         self._send(200, body, {"Content-Type": content_type, "Cache-Control": "no-cache",
                                "Content-Security-Policy": CONTENT_SECURITY_POLICY})
@@ -193,32 +227,34 @@ class SiteHandler(BaseHTTPRequestHandler):
         return self.rfile.read(size)
 
     def _cognito(self) -> None:
-        target = self.headers.get("X-Amz-Target", "")
         if self.command != "POST":
             self._send(405, b"method not allowed\n", {"Content-Type": "text/plain", "Allow": "POST"})
             return
-        if target not in COGNITO_PUBLIC_TARGETS:
-            body = json.dumps({"__type": "AccessDeniedException",
-                               "message": "only the public Cognito operations are served here"}).encode()
-            self._send(403, body, {"Content-Type": "application/x-amz-json-1.1"})
+        headers, refusal = cognito_headers(self.headers.items())
+        if headers is None:
+            status = 403 if refusal.startswith("only") else 400
+            kind = "AccessDeniedException" if status == 403 else "InvalidRequestException"
+            body = json.dumps({"__type": kind, "message": refusal}).encode()
+            self._send(status, body, {"Content-Type": COGNITO_CONTENT_TYPE})
+            self.close_connection = True
             return
-        self._forward(self.config.cognito_url, "/", api=False, keep_host=False)
+        self._forward(self.config.cognito_url, "/", api=False, only_headers=headers)
 
-    def _forward(self, base_url: str, path: str, api: bool, keep_host: bool = True) -> None:
+    def _forward(self, base_url: str, path: str, api: bool, only_headers: dict[str, str] | None = None) -> None:
+        """Pass the request on; ``only_headers``: send exactly these (and our Host) instead of the client's."""
         body = self._read_body()
         if body is None:
             self._bad_gateway(413, "payload_too_large", "the request body is too large or not framed", api)
             return
         host, port = _split(base_url)
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
-        headers.pop("Content-Length", None)
-        original_host = self.headers.get("Host", "")
-        if not keep_host:
-            headers.pop("Host", None)
-            headers["Host"] = f"{host}:{port}"
-        headers["X-Forwarded-For"] = self.client_address[0]
-        headers["X-Forwarded-Host"] = original_host
-        headers["X-Forwarded-Proto"] = "http"
+        if only_headers is not None:
+            headers = {**only_headers, "Host": f"{host}:{port}"}
+        else:
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+            headers.pop("Content-Length", None)
+            headers["X-Forwarded-For"] = self.client_address[0]
+            headers["X-Forwarded-Host"] = self.headers.get("Host", "")
+            headers["X-Forwarded-Proto"] = "http"
         if body or self.command in ("POST", "PUT", "PATCH"):
             headers["Content-Length"] = str(len(body))
         connection = http.client.HTTPConnection(host, port, timeout=UPSTREAM_TIMEOUT_SECONDS)

@@ -29,6 +29,7 @@ from typing import Any
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DEFAULT_STATE_FILE = PROJECT_DIR / ".local" / "stack.json"
+SERVER_DIR = PROJECT_DIR / "site" / "server"
 # Where `up` writes and `token` reads the stack's URLs and ids (so `make token` finds a
 # stack started elsewhere, e.g. by a test on ports of its own); --state-file wins.
 ENV_STATE_FILE = "STACK_STATE_FILE"
@@ -228,8 +229,9 @@ def up(args: argparse.Namespace) -> int:
             "API_URL": urls["api"],
             "SERVER_URL": urls["server"],
         }
+        server_env = {**app_env, **server_environment(STAGE, urls["site"], secret_name)}
         for name, argv, health in _services(python, ports, args):
-            proc = supervisor.start(name, argv, app_env)
+            proc = supervisor.start(name, argv, server_env if name == "server" else app_env)
             _wait_http(health, 120, proc)
 
         _print_banner(info, seeded, admin_pw, shopper_pw)
@@ -261,12 +263,11 @@ def _remove_own_state(state_file: Path, written: str | None) -> None:
 def _services(python: str, ports: dict[str, int], args: argparse.Namespace) -> list[tuple[str, list[str], str]]:
     """(name, argv, readiness URL) in start order; the API comes last."""
     services: list[tuple[str, list[str], str]] = []
-    # The container service: the same gunicorn + Flask app the image runs (site/server/Dockerfile).
-    services.append(("server", [python, "-m", "gunicorn", "--chdir", str(PROJECT_DIR / "site" / "server"),
-                                "--bind", f"127.0.0.1:{ports['server']}", "--workers", "2", "--threads", "4",
-                                "--timeout", "30", "--graceful-timeout", "3", "--no-control-socket",
-                                "--env", f"PUBLIC_BASE_URL=http://127.0.0.1:{ports['site']}",
-                                "storefront_server.app:create_app()"],
+    # The container service: the image's own command (site/server/Dockerfile's CMD), bound to
+    # loopback; its settings come from the environment, as ECS gives them (server_environment).
+    gunicorn, *options = image_command()
+    services.append(("server", [python, "-m", gunicorn, *options[:-1], "--chdir", str(SERVER_DIR),
+                                "--bind", f"127.0.0.1:{ports['server']}", "--graceful-timeout", "3", options[-1]],
                      f"http://127.0.0.1:{ports['server']}/healthz"))
     # The storefront origin: static files, /api/* -> API, /p/* + /sitemap.xml -> container,
     # /cognito/ -> the emulator's Cognito; /config.json generated from the env it is given.
@@ -275,6 +276,33 @@ def _services(python: str, ports: dict[str, int], args: argparse.Namespace) -> l
     services.append(("api", [python, "-m", "infra.local.api_server", "--port", str(ports["api"]),
                              "--stage", STAGE], f"http://127.0.0.1:{ports['api']}/health"))
     return services
+
+
+def image_command(dockerfile: Path | None = None) -> list[str]:
+    """The container image's command: the exec-form ``CMD`` of site/server/Dockerfile."""
+    text = (dockerfile or SERVER_DIR / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    commands = [line.strip()[len("CMD"):] for line in text.splitlines() if line.strip().startswith("CMD [")]
+    if not commands:
+        raise RuntimeError("site/server/Dockerfile has no exec-form CMD")
+    argv = json.loads(commands[-1])
+    if not (isinstance(argv, list) and all(isinstance(a, str) for a in argv)):
+        raise RuntimeError("site/server/Dockerfile's CMD is not a list of strings")
+    return [str(a) for a in argv]
+
+
+def server_environment(stage: str, site_url: str, secret_name: str) -> dict[str, str]:
+    """The container service's settings, by the same names the ECS task definition sets."""
+    from catalog_lambda import settings as names
+    from infra.stacks.container import ENV_PUBLIC_BASE_URL
+
+    return {
+        names.ENV_STAGE: stage,
+        names.ENV_PRODUCTS_TABLE: names.default_table_name(stage, "products"),
+        names.ENV_ORDERS_TABLE: names.default_table_name(stage, "orders"),
+        names.ENV_IDEMPOTENCY_TABLE: names.default_table_name(stage, "idempotency"),
+        names.ENV_CURSOR_SECRET_NAME: secret_name,
+        ENV_PUBLIC_BASE_URL: site_url,
+    }
 
 
 def _print_banner(info: StackInfo, seeded: int, admin_pw: str, shopper_pw: str) -> None:

@@ -14,7 +14,7 @@ from werkzeug.wrappers.response import Response as BaseResponse
 
 from storefront_server import sitemap
 from storefront_server.money import decimal_amount, display_price
-from storefront_server.settings import ServerSettings
+from storefront_server.settings import ServerSettings, require_settings
 
 PRODUCT_CACHE = "public, max-age=60, stale-while-revalidate=300"
 NOT_FOUND_CACHE = "public, max-age=30"
@@ -34,6 +34,11 @@ def _default_catalog() -> sitemap.Catalog:
 def create_app(catalog: sitemap.Catalog | None = None, settings: ServerSettings | None = None) -> Flask:
     from catalog_lambda.errors import NotFoundError, UnavailableError, ValidationError
 
+    if catalog is None and settings is None:
+        # The production path (gunicorn calls ``create_app()``): refuse to boot without
+        # the settings every page needs, naming them, so /healthz never answers 200
+        # from a process whose pages would all fail.
+        require_settings()
     app = Flask(__name__)
     app.config["STORE_SETTINGS"] = settings or ServerSettings.from_env()
     server_settings: ServerSettings = app.config["STORE_SETTINGS"]
