@@ -37,10 +37,10 @@ function savedAddress() {
 function addressFieldset(saved) {
   const input = ([name, label, required, attrs]) => {
     const id = `ship-${name}`;
-    return h("div", { class: "field" },
-      h("label", { for: id }, label, required ? null : h("span", { class: "optional" }, " (optional)")),
+    return h("div", { class: "field" }, h("label", { for: id }, label),
       h("input", { id, name: `shipping_address.${name}`, type: "text", required, value: saved[name] || "",
-        ...attrs }));
+        "aria-describedby": required ? null : `${id}-hint`, ...attrs }),
+      required ? null : h("span", { class: "hint", id: `${id}-hint` }, "Optional"));
   };
   const country = h("select", { id: "ship-country", name: "shipping_address.country", required: true,
     autocomplete: "country" },
