@@ -8,20 +8,23 @@ STAMP := $(VENV)/.installed
 STAGE ?= dev
 OUT ?= dist
 
-.PHONY: dev check test tools synth-infra lint-infra token import package deploy deploy-infra diff-infra deploy-site deploy-server lint typecheck unit functional integration e2e chromium soak bench clean help
+.PHONY: dev check test tools synth-infra lint-infra token outbox import package deploy deploy-infra diff-infra deploy-site deploy-server rehearse lint typecheck unit functional integration e2e chromium soak bench clean help
 
 help:
 	@echo "make dev                 start the whole local stack (emulator, API, storefront, container)"
 	@echo "make check               ruff, mypy and every test that starts no server (< 2 min): before each commit"
 	@echo "make test                run every test (installs what it needs)"
 	@echo "make e2e                 the browser tests only (headless chromium)"
+	@echo "make image-test          build site/server's image with buildah and run it read-only (root)"
 	@echo "make token USER=admin    print a demo user's ID token (admin|shopper; default shopper)"
+	@echo "make outbox              every email the local stack sent, one JSON object per line"
 	@echo "make import FILE=products.csv   bulk-import products into the running local stack"
 	@echo "make package STAGE=prod OUT=dist   build the Lambda zip (DIR/deployment.zip)"
 	@echo "make deploy STAGE=prod             code-only redeploy of the API (chalice deploy, state in S3)"
 	@echo "make deploy-infra STAGE=prod [STACK=auth]   the CloudFormation stacks (python -m infra deploy)"
 	@echo "make deploy-site STAGE=prod        site/static to its bucket, config.json, CloudFront invalidation"
 	@echo "make deploy-server STAGE=prod [IMAGE=uri:tag]   image build+push (Docker), roll the ECS service"
+	@echo "make rehearse [STAGE=dev]          the documented bootstrap + code and site deploys, on a fresh emulator"
 	@echo "make synth-infra STAGE=prod OUT=dist   CloudFormation templates -> OUT/infra/STAGE"
 	@echo "make lint-infra          cfn-lint + checkov over every stage's templates"
 	@echo "make lint                ruff + mypy"
@@ -68,6 +71,9 @@ TOKEN_USER = $(if $(filter command line,$(origin USER)),$(USER))
 token: $(STAMP)
 	@$(PY) -m infra.local.stack token $(TOKEN_USER)
 
+outbox: $(STAMP)
+	@$(PY) -m infra.local.outbox
+
 # Bulk import into the running local stack (docs/local.md): FILE=products.csv or .jsonl;
 # REPORT: where the JSON report goes (default FILE.report.json).
 FILE ?=
@@ -101,6 +107,10 @@ diff-infra: $(STAMP)
 deploy-site: $(STAMP)
 	$(PY) -m infra.delivery site --stage $(STAGE)
 
+# The documented bootstrap, then a code and a site deploy, against a fresh emulator (docs/deploy.md).
+rehearse: $(STAMP)
+	$(PY) -m infra.rehearse --stage $(STAGE)
+
 deploy-server: $(STAMP)
 	$(PY) -m infra.delivery server --stage $(STAGE) $(if $(IMAGE),--image $(IMAGE)) $(if $(filter 0,$(BUILD)),--no-build) $(if $(WAIT),--wait)
 
@@ -117,6 +127,18 @@ chromium:
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@test -x $(CHROMIUM)
 
+# The container image test (tests/image) builds with Debian's buildah on a debootstrap
+# base (cached under .cache/image) and runs the image as ECS would; root only.
+.PHONY: image-tools image-test
+image-tools:
+	@for tool in buildah debootstrap; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	  test -z "$$missing" || { echo "installing$$missing for the image test"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends $$missing >/dev/null; }
+
+image-test: $(STAMP) image-tools
+	$(PY) -m pytest tests/image
+
 # The quick loop: lint, types and every test that starts no server (tests/conftest.py marks
 # those `server`) and is not marked `slow` (cfn-lint, checkov, ...): unit, functional, the infra and
 # deploy tests that read templates and workflows as data. `make test` runs everything.
@@ -127,10 +149,16 @@ check: $(STAMP)
 	$(PY) -m mypy
 	$(PY) -m pytest -q -m "$(CHECK_TESTS)"
 
-test: $(STAMP) $(TOOLS_STAMP) chromium
+# The image test is mostly waiting (debootstrap, pip downloads, file copies), so it runs
+# alongside the rest of the suite; its output follows the suite's.
+test: $(STAMP) $(TOOLS_STAMP) chromium image-tools
 	$(PY) -m ruff check .
 	$(PY) -m mypy
-	$(PY) -m pytest
+	@mkdir -p .cache; set -o pipefail; \
+	  $(PY) -m pytest -p no:cacheprovider tests/image > .cache/image-test.log 2>&1 & image=$$!; \
+	  $(PY) -m pytest --ignore=tests/image | tee .cache/test.log; suite=$$?; \
+	  wait $$image; images=$$?; echo "--- make image-test (ran alongside):"; cat .cache/image-test.log; \
+	  tail -n 1 .cache/test.log; test $$suite = 0 -a $$images = 0
 
 e2e: $(STAMP) chromium
 	$(PY) -m pytest tests/e2e

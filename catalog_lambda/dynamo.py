@@ -62,8 +62,6 @@ def use_shared_connection(model: type[Model], settings: Settings) -> None:
     table_connection.connection = shared
 
 
-transaction_connection = shared_connection  # the name tests knew it by
-
 
 def is_retryable(error: PynamoDBException) -> bool:
     if isinstance(error.cause, (BotoConnectionError, HTTPClientError)):

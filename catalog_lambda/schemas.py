@@ -6,8 +6,9 @@ boolean for a number, an unknown field: each is a ``ValidationError`` naming the
 
 from __future__ import annotations
 
+import re
 import unicodedata
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
@@ -16,6 +17,8 @@ from catalog_lambda.errors import ValidationError
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 SKU_PATTERN = r"^[A-Za-z0-9_-]+$"
+# An uploaded image's site path: /img/ then key segments (no "..", no empty segment).
+SITE_IMAGE_PATH = re.compile(r"/img(?:/[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}){1,8}")
 MAX_PRICE_CENTS = 100_000_000
 MAX_STOCK = 1_000_000
 
@@ -64,6 +67,8 @@ class ProductFields(_Strict):
         from urllib.parse import urlsplit
 
         _no_control_chars(value)
+        if SITE_IMAGE_PATH.fullmatch(value):
+            return value  # the site path an image upload sets (catalog_lambda.images)
         if any(ch.isspace() for ch in value):
             raise ValueError("must be an https URL without spaces")
         try:
@@ -108,6 +113,12 @@ class CategoryCreate(_Strict):
     name: Annotated[StrictStr, Field(min_length=1, max_length=100)]
 
 
+class ImageUploadRequest(_Strict):
+    """What an image upload is signed for: its type (SVG and others are refused)."""
+
+    content_type: Literal["image/jpeg", "image/png", "image/webp"]
+
+
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -141,8 +152,52 @@ class OrderLineIn(_Strict):
     quantity: Annotated[StrictInt, Field(ge=1, le=MAX_LINE_QUANTITY)]
 
 
+def _text(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return _no_control_chars(value)
+
+
+class Address(_Strict):
+    """A shipping address; ``country`` is an assigned ISO 3166-1 alpha-2 code in capitals."""
+
+    name: Annotated[StrictStr, Field(min_length=1, max_length=100)]
+    line1: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    line2: Annotated[StrictStr, Field(max_length=200)] | None = None
+    city: Annotated[StrictStr, Field(min_length=1, max_length=100)]
+    region: Annotated[StrictStr, Field(max_length=100)] | None = None
+    postal_code: Annotated[StrictStr, Field(min_length=1, max_length=20)]
+    country: Annotated[StrictStr, Field(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$")]
+
+    @field_validator("name", "line1", "city", "postal_code")
+    @classmethod
+    def _required_text(cls, value: str) -> str:
+        checked = _text(value)
+        assert checked is not None
+        return checked
+
+    @field_validator("line2", "region")
+    @classmethod
+    def _optional_text(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        return _text(value)
+
+    @field_validator("country")
+    @classmethod
+    def _assigned_country(cls, value: str) -> str:
+        from catalog_lambda.countries import is_assigned
+
+        if not is_assigned(value):
+            raise ValueError("must be an assigned ISO 3166-1 alpha-2 code")
+        return value
+
+
 class OrderCreate(_Strict):
     lines: Annotated[list[OrderLineIn], Field(min_length=1, max_length=MAX_ORDER_LINES)]
+    shipping_address: Address
 
     def merged(self) -> list[tuple[str, int]]:
         """Lines naming the same product merged (first-appearance order); each total still <= 1000."""
@@ -156,3 +211,15 @@ class OrderCreate(_Strict):
                 [{"field": "lines", "issue": f"product {pid!r} totals more than {MAX_LINE_QUANTITY}"} for pid in over],
             )
         return list(totals.items())
+
+
+class Shipment(_Strict):
+    carrier: Annotated[StrictStr, Field(min_length=1, max_length=100)]
+    tracking_number: Annotated[StrictStr, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9 ._/-]+$")]
+
+    @field_validator("carrier")
+    @classmethod
+    def _carrier(cls, value: str) -> str:
+        checked = _text(value)
+        assert checked is not None
+        return checked

@@ -208,6 +208,20 @@ class ProductRepository:
             return updated
         raise ConflictError("the product is being edited concurrently; retry")
 
+    def set_image_url(self, product_id: str, image_url: str) -> None:
+        """Point the product at a new image: one conditional UpdateItem. The version moves,
+        so an edit made from an older copy of the product fails (412) instead of undoing it."""
+        item = ProductModel(product_pk(product_id), PRODUCT_SK)
+        actions: list[Action] = [ProductModel.image_url.set(image_url), ProductModel.version.add(1),
+                   ProductModel.updated_at.set(now_rfc3339())]
+        try:
+            with unavailable_on_throttle():
+                item.update(actions=actions, condition=ProductModel.pk.exists(), add_version_condition=False)
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                raise ProductNotFoundError(f"product {product_id!r} does not exist") from None
+            raise
+
     def delete(self, product_id: str) -> None:
         for _attempt in range(5):
             current = self.get(product_id)

@@ -1,4 +1,5 @@
-"""The demo catalog the local stack seeds: 6 categories, 48 products."""
+"""The demo catalog the local stack seeds: 6 categories, 48 products, each with an image
+(drawn at seed time by ``infra.local.demo_images`` and stored in the images bucket)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,15 @@ _PRODUCTS: dict[str, list[tuple[str, int]]] = {
 }
 
 
+def demo_image_key(category: str, index: int) -> str:
+    return f"img/demo/{category}-{index}.png"
+
+
+def demo_images() -> list[tuple[str, str, int]]:
+    """(key, category, index) of every demo product's image."""
+    return [(demo_image_key(c, i), c, i) for c, items in _PRODUCTS.items() for i in range(1, len(items) + 1)]
+
+
 def products() -> list[dict[str, object]]:
     """Product bodies for ``POST /products`` (deterministic skus, stock and prices)."""
     out: list[dict[str, object]] = []
@@ -60,6 +70,6 @@ def products() -> list[dict[str, object]]:
                 "price_cents": price,
                 "currency": "USD",
                 "stock": 5 + (index * 7) % 40,
-                "image_url": f"https://images.example.com/{category}/{index}.jpg",
+                "image_url": "/" + demo_image_key(category, index),
             })
     return out

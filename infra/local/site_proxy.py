@@ -4,7 +4,12 @@
   stage is named ``api``, so CloudFront's ``/api/products`` reaches route ``/products``);
 - ``/p/*`` and ``/sitemap.xml`` -> the container service;
 - ``/cognito/`` (POST) -> the emulator's Cognito endpoint, only for the unsigned calls a
-  browser makes (sign up, confirm, sign in, refresh), so the browser stays same-origin;
+  browser makes (sign up, confirm, sign in, refresh), so the browser stays same-origin.
+  The emulator picks the service from ``Authorization`` or the target, so a request with
+  any header repeated is refused, and only the checked ``X-Amz-Target`` and
+  ``Content-Type`` are forwarded (never ``Authorization``);
+- ``/img/*`` (GET) and ``/img-upload`` (POST) -> product images in the emulator's S3
+  (``infra.local.image_origin``: it enforces the upload policy S3 would);
 - ``/config.json`` -> the storefront's settings for this stack, generated (never a
   file in the source tree, so a test stack and ``make dev`` never clash);
 - anything else -> a file under ``site/static``.
@@ -25,11 +30,15 @@ import json
 import mimetypes
 import os
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from infra.local import payment_page
+from infra.local.image_origin import MAX_FORM_BYTES, ImageOrigin
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 STATIC_DIR = PROJECT_DIR / "site" / "static"
@@ -44,6 +53,7 @@ COGNITO_PUBLIC_TARGETS = frozenset(
                "GetUser", "GlobalSignOut", "RevokeToken", "ForgotPassword", "ConfirmForgotPassword",
                "ChangePassword")
 )
+COGNITO_CONTENT_TYPE = "application/x-amz-json-1.1"
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
                         "transfer-encoding", "upgrade", "proxy-connection"})
 # The production Content-Security-Policy (infra/stacks/edge.py), with connect-src
@@ -68,6 +78,7 @@ class ProxyConfig:
     user_pool_id: str
     client_id: str
     static_dir: Path = STATIC_DIR
+    images_bucket: str = ""
 
     def storefront_config(self) -> dict[str, str]:
         """What ``/config.json`` says: the same keys the deploy writes per stage."""
@@ -78,6 +89,28 @@ class ProxyConfig:
             "userPoolId": self.user_pool_id,
             "clientId": self.client_id,
         }
+
+
+def cognito_headers(received: Iterable[tuple[str, str]]) -> tuple[dict[str, str] | None, str]:
+    """The headers a ``/cognito/`` call forwards, or ``None`` and why it is refused.
+
+    The emulator serves every AWS service on one port and picks the service from the
+    ``Authorization`` header's credential scope or from the target. So no header may
+    appear twice (one target checked, another forwarded), the target must be a public
+    Cognito operation, and nothing but that target and the content type is forwarded.
+    """
+    items = list(received)
+    names = [name.lower() for name, _value in items]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        return None, f"repeated header(s): {', '.join(repeated)}"
+    values = {name.lower(): value for name, value in items}
+    target = values.get("x-amz-target", "")
+    if target not in COGNITO_PUBLIC_TARGETS:
+        return None, "only the public Cognito operations are served here"
+    if values.get("content-type", "").split(";")[0].strip().lower() != COGNITO_CONTENT_TYPE:
+        return None, f"Content-Type must be {COGNITO_CONTENT_TYPE}"
+    return {"X-Amz-Target": target, "Content-Type": COGNITO_CONTENT_TYPE}, ""
 
 
 def _split(url: str) -> tuple[str, int]:
@@ -91,6 +124,7 @@ class SiteHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "store-site"
     config: ProxyConfig  # set on the subclass that make_server builds
+    images: ImageOrigin | None = None  # likewise, when the stack has an images bucket
 
     # -- dispatch ----------------------------------------------------------------------
 
@@ -125,29 +159,71 @@ class SiteHandler(BaseHTTPRequestHandler):
             self._forward(self.config.server_url, self.path, api=False)
         elif path == COGNITO_PATH:
             self._cognito()
+        elif path in (payment_page.PAGE_PATH, payment_page.COMPLETE_PATH):
+            self._payment_page(path, query)
         elif path == "/config.json":
             self._send(200, json.dumps(self.config.storefront_config()).encode(),
                        {"Content-Type": "application/json", "Cache-Control": "no-cache"})
+        elif self.images is not None and self.images.handles(path):
+            self._image(path)
         elif self.command in ("GET", "HEAD"):
             self._static(path)
         else:
             self._send(405, b"method not allowed\n", {"Content-Type": "text/plain", "Allow": "GET, HEAD"})
+
+    # -- the local payment provider's page (infra/local/payment_page.py) ---------------
+
+    def _payment_page(self, path: str, query: str) -> None:
+        html_type = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store",
+                     "Content-Security-Policy": CONTENT_SECURITY_POLICY}
+        host = self.headers.get("Host", "")
+        if path == payment_page.PAGE_PATH and self.command in ("GET", "HEAD"):
+            values = {k: v[0] for k, v in parse_qs(query).items() if v}
+            status, body = payment_page.render(values, host)
+            self._send(status, body, html_type)
+        elif path == payment_page.COMPLETE_PATH and self.command == "POST":
+            form = self._read_body()
+            if form is None:
+                self._send(413, b"payload too large\n", {"Content-Type": "text/plain"})
+                return
+            status, headers, body = payment_page.complete(form, host, self.config.api_url)
+            self._send(status, body, {**html_type, **headers})
+        else:
+            allowed = "GET, HEAD" if path == payment_page.PAGE_PATH else "POST"
+            self._send(405, b"method not allowed\n", {"Content-Type": "text/plain", "Allow": allowed})
+
+    def _image(self, path: str) -> None:
+        assert self.images is not None
+        body = self._read_body(limit=MAX_FORM_BYTES) if self.command == "POST" else b""
+        if body is None:
+            self._send(413, b"the upload is too large\n", {"Content-Type": "text/plain"})
+            self.close_connection = True
+            return
+        status, payload, headers = self.images.answer(self.command, path, self.headers.get("Content-Type", ""), body)
+        self._send(status, payload, {**headers, "Content-Security-Policy": CONTENT_SECURITY_POLICY})
 
     # -- static files ------------------------------------------------------------------
 
     def _static(self, path: str) -> None:
         root = self.config.static_dir.resolve()
         relative = unquote(path).lstrip("/")
-        target = (root / relative).resolve()
-        if target != root and root not in target.parents:
+        if "\x00" in relative:  # no file name holds a NUL (and pathlib raises on one)
             self._not_found()
             return
-        if target.is_dir():
-            target = target / "index.html"
-        if not target.is_file() or target.name.startswith("."):
+        try:
+            target = (root / relative).resolve()
+            if target != root and root not in target.parents:
+                self._not_found()
+                return
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.is_file() or target.name.startswith("."):
+                self._not_found()
+                return
+            body = target.read_bytes()
+        except OSError:  # a name too long for the file system, or unreadable
             self._not_found()
             return
-        body = target.read_bytes()
         content_type = TYPES.get(target.suffix) or mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         self._send(200, body, {"Content-Type": content_type, "Cache-Control": "no-cache",
                                "Content-Security-Policy": CONTENT_SECURITY_POLICY})
@@ -160,7 +236,7 @@ class SiteHandler(BaseHTTPRequestHandler):
 
     # -- proxying ----------------------------------------------------------------------
 
-    def _read_body(self) -> bytes | None:
+    def _read_body(self, limit: int = MAX_BODY_BYTES) -> bytes | None:
         length = self.headers.get("Content-Length")
         if length is None:
             if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -170,37 +246,39 @@ class SiteHandler(BaseHTTPRequestHandler):
             size = int(length)
         except ValueError:
             return None
-        if size < 0 or size > MAX_BODY_BYTES:
+        if size < 0 or size > limit:
             return None
         return self.rfile.read(size)
 
     def _cognito(self) -> None:
-        target = self.headers.get("X-Amz-Target", "")
         if self.command != "POST":
             self._send(405, b"method not allowed\n", {"Content-Type": "text/plain", "Allow": "POST"})
             return
-        if target not in COGNITO_PUBLIC_TARGETS:
-            body = json.dumps({"__type": "AccessDeniedException",
-                               "message": "only the public Cognito operations are served here"}).encode()
-            self._send(403, body, {"Content-Type": "application/x-amz-json-1.1"})
+        headers, refusal = cognito_headers(self.headers.items())
+        if headers is None:
+            status = 403 if refusal.startswith("only") else 400
+            kind = "AccessDeniedException" if status == 403 else "InvalidRequestException"
+            body = json.dumps({"__type": kind, "message": refusal}).encode()
+            self._send(status, body, {"Content-Type": COGNITO_CONTENT_TYPE})
+            self.close_connection = True
             return
-        self._forward(self.config.cognito_url, "/", api=False, keep_host=False)
+        self._forward(self.config.cognito_url, "/", api=False, only_headers=headers)
 
-    def _forward(self, base_url: str, path: str, api: bool, keep_host: bool = True) -> None:
+    def _forward(self, base_url: str, path: str, api: bool, only_headers: dict[str, str] | None = None) -> None:
+        """Pass the request on; ``only_headers``: send exactly these (and our Host) instead of the client's."""
         body = self._read_body()
         if body is None:
             self._bad_gateway(413, "payload_too_large", "the request body is too large or not framed", api)
             return
         host, port = _split(base_url)
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
-        headers.pop("Content-Length", None)
-        original_host = self.headers.get("Host", "")
-        if not keep_host:
-            headers.pop("Host", None)
-            headers["Host"] = f"{host}:{port}"
-        headers["X-Forwarded-For"] = self.client_address[0]
-        headers["X-Forwarded-Host"] = original_host
-        headers["X-Forwarded-Proto"] = "http"
+        if only_headers is not None:
+            headers = {**only_headers, "Host": f"{host}:{port}"}
+        else:
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+            headers.pop("Content-Length", None)
+            headers["X-Forwarded-For"] = self.client_address[0]
+            headers["X-Forwarded-Host"] = self.headers.get("Host", "")
+            headers["X-Forwarded-Proto"] = "http"
         if body or self.command in ("POST", "PUT", "PATCH"):
             headers["Content-Length"] = str(len(body))
         connection = http.client.HTTPConnection(host, port, timeout=UPSTREAM_TIMEOUT_SECONDS)
@@ -254,8 +332,19 @@ class SiteHandler(BaseHTTPRequestHandler):
             super().log_message(format, *args)
 
 
+def image_origin(config: ProxyConfig) -> ImageOrigin:
+    import boto3
+
+    credentials = {k: os.environ[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY") if k in os.environ}
+    s3 = boto3.client("s3", region_name=config.region, endpoint_url=config.cognito_url,
+                      aws_access_key_id=credentials.get("AWS_ACCESS_KEY_ID", "testing"),
+                      aws_secret_access_key=credentials.get("AWS_SECRET_ACCESS_KEY", "testing"))
+    return ImageOrigin(config.images_bucket, s3, credentials.get("AWS_SECRET_ACCESS_KEY", "testing"))
+
+
 def make_server(config: ProxyConfig, port: int, host: str = "127.0.0.1") -> ThreadingHTTPServer:
-    handler = type("ConfiguredSiteHandler", (SiteHandler,), {"config": config})
+    images = image_origin(config) if config.images_bucket else None
+    handler = type("ConfiguredSiteHandler", (SiteHandler,), {"config": config, "images": images})
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     return server
@@ -272,10 +361,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--user-pool-id", default=env.get("COGNITO_USER_POOL_ID", ""))
     parser.add_argument("--client-id", default=env.get("COGNITO_CLIENT_ID", ""))
     parser.add_argument("--static-dir", default=str(STATIC_DIR))
+    parser.add_argument("--images-bucket", default=env.get("IMAGES_BUCKET", ""))
     args = parser.parse_args(argv)
     config = ProxyConfig(api_url=args.api_url, server_url=args.server_url, cognito_url=args.cognito_url,
                          region=args.region, user_pool_id=args.user_pool_id, client_id=args.client_id,
-                         static_dir=Path(args.static_dir))
+                         static_dir=Path(args.static_dir), images_bucket=args.images_bucket)
     for url in (config.api_url, config.server_url, config.cognito_url):
         _split(url)
     server = make_server(config, args.port)

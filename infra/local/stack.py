@@ -29,6 +29,7 @@ from typing import Any
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DEFAULT_STATE_FILE = PROJECT_DIR / ".local" / "stack.json"
+SERVER_DIR = PROJECT_DIR / "site" / "server"
 # Where `up` writes and `token` reads the stack's URLs and ids (so `make token` finds a
 # stack started elsewhere, e.g. by a test on ports of its own); --state-file wins.
 ENV_STATE_FILE = "STACK_STATE_FILE"
@@ -52,6 +53,7 @@ class StackInfo:
     cursor_secret_name: str
     admin_email: str
     shopper_email: str
+    payment_webhook_secret: str = ""
 
 
 def _port(name: str, given: int | None) -> int:
@@ -77,6 +79,29 @@ def _wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = 
             last = error
         time.sleep(0.1)
     raise TimeoutError(f"{url} did not answer within {timeout:.0f}s ({last})")
+
+
+def sell_env() -> dict[str, str]:
+    """The selling settings every process of the stack gets: the caller's, else the defaults."""
+    from catalog_lambda import settings as s
+
+    defaults = {s.ENV_ORDER_HOLD_SECONDS: s.DEFAULT_ORDER_HOLD_SECONDS,
+                s.ENV_EXPIRY_SWEEP_SECONDS: s.DEFAULT_EXPIRY_SWEEP_SECONDS,
+                s.ENV_MAX_PENDING_ORDERS: s.DEFAULT_MAX_PENDING_ORDERS,
+                s.ENV_SHIPPING_FLAT_CENTS: s.DEFAULT_SHIPPING_FLAT_CENTS,
+                s.ENV_FREE_SHIPPING_OVER_CENTS: s.DEFAULT_FREE_SHIPPING_OVER_CENTS,
+                s.ENV_PAYMENT_PROVIDER: s.PAYMENT_PROVIDER_LOCAL}
+    return {name: os.environ.get(name) or str(defaults[name]) for name in s.SELL_ENV_NAMES}
+
+
+def sell_settings() -> dict[str, Any]:
+    """The same, as :class:`Settings` fields (the bootstrap's seed runs under them too)."""
+    from catalog_lambda.settings import Settings
+
+    values = Settings.from_env(sell_env())
+    return {name: getattr(values, name) for name in ("order_hold_seconds", "expiry_sweep_seconds",
+                                                     "max_pending_orders", "shipping_flat_cents",
+                                                     "free_shipping_over_cents", "payment_provider")}
 
 
 def emulator_env(emulator_url: str) -> dict[str, str]:
@@ -183,13 +208,19 @@ def up(args: argparse.Namespace) -> int:
         _wait_http(f"{urls['emulator']}/moto-api/", 60, emulator)
 
         os.environ.update(emulator_env(urls["emulator"]))
-        from catalog_lambda.settings import Settings
+        from catalog_lambda import settings as settings_module
+        from catalog_lambda.settings import ENV_EMAIL_SENDER, ENV_IMAGES_BUCKET, Settings
 
         pool = bootstrap.create_user_pool(urls["emulator"], STAGE)
         secret_name = bootstrap.ensure_cursor_secret(urls["emulator"], STAGE)
+        payment_secret, webhook_secret = bootstrap.ensure_payment_secret(urls["emulator"], STAGE)
         settings = Settings(stage=STAGE, region=bootstrap.REGION, endpoint_url=urls["emulator"],
-                            cursor_secret_name=secret_name)
+                            cursor_secret_name=secret_name, images_bucket=bootstrap.IMAGES_BUCKET,
+                            email_sender=bootstrap.EMAIL_SENDER, payment_webhook_secret=webhook_secret,
+                            site_url=urls["site"], **sell_settings())
         bootstrap.create_tables(settings)
+        bootstrap.ensure_images_bucket(settings, seed=not args.no_seed)
+        bootstrap.verify_sender(settings)
         admin_pw = os.environ.get(bootstrap.ENV_ADMIN_PASSWORD, bootstrap.DEFAULT_ADMIN_PASSWORD)
         shopper_pw = os.environ.get(bootstrap.ENV_SHOPPER_PASSWORD, bootstrap.DEFAULT_SHOPPER_PASSWORD)
         bootstrap.ensure_user(urls["emulator"], pool, bootstrap.ADMIN_EMAIL, admin_pw, admin=True)
@@ -203,7 +234,7 @@ def up(args: argparse.Namespace) -> int:
             server_url=urls["server"], region=bootstrap.REGION, user_pool_id=pool.pool_id,
             client_id=pool.client_id, jwks_url=pool.jwks_url, issuer=pool.issuer,
             cursor_secret_name=secret_name, admin_email=bootstrap.ADMIN_EMAIL,
-            shopper_email=bootstrap.SHOPPER_EMAIL,
+            shopper_email=bootstrap.SHOPPER_EMAIL, payment_webhook_secret=webhook_secret,
         )
         state_file.parent.mkdir(parents=True, exist_ok=True)
         state_file.write_text(json.dumps(asdict(info), indent=2))
@@ -218,13 +249,19 @@ def up(args: argparse.Namespace) -> int:
             "COGNITO_JWKS_URL": pool.jwks_url,
             "COGNITO_ISSUER": pool.issuer,
             "CURSOR_SECRET_NAME": secret_name,
+            ENV_IMAGES_BUCKET: bootstrap.IMAGES_BUCKET,
+            ENV_EMAIL_SENDER: bootstrap.EMAIL_SENDER,
             "POWERTOOLS_TRACE_DISABLED": "1",
             "POWERTOOLS_METRICS_NAMESPACE": "Store",
             "API_URL": urls["api"],
             "SERVER_URL": urls["server"],
+            **sell_env(),
+            settings_module.ENV_PAYMENT_SECRET_NAME: payment_secret,
+            settings_module.ENV_SITE_URL: urls["site"],
         }
+        server_env = {**app_env, **server_environment(STAGE, urls["site"], secret_name)}
         for name, argv, health in _services(python, ports, args):
-            proc = supervisor.start(name, argv, app_env)
+            proc = supervisor.start(name, argv, server_env if name == "server" else app_env)
             _wait_http(health, 120, proc)
 
         _print_banner(info, seeded, admin_pw, shopper_pw)
@@ -256,12 +293,11 @@ def _remove_own_state(state_file: Path, written: str | None) -> None:
 def _services(python: str, ports: dict[str, int], args: argparse.Namespace) -> list[tuple[str, list[str], str]]:
     """(name, argv, readiness URL) in start order; the API comes last."""
     services: list[tuple[str, list[str], str]] = []
-    # The container service: the same gunicorn + Flask app the image runs (site/server/Dockerfile).
-    services.append(("server", [python, "-m", "gunicorn", "--chdir", str(PROJECT_DIR / "site" / "server"),
-                                "--bind", f"127.0.0.1:{ports['server']}", "--workers", "2", "--threads", "4",
-                                "--timeout", "30", "--graceful-timeout", "3", "--no-control-socket",
-                                "--env", f"PUBLIC_BASE_URL=http://127.0.0.1:{ports['site']}",
-                                "storefront_server.app:create_app()"],
+    # The container service: the image's own command (site/server/Dockerfile's CMD), bound to
+    # loopback; its settings come from the environment, as ECS gives them (server_environment).
+    gunicorn, *options = image_command()
+    services.append(("server", [python, "-m", gunicorn, *options[:-1], "--chdir", str(SERVER_DIR),
+                                "--bind", f"127.0.0.1:{ports['server']}", "--graceful-timeout", "3", options[-1]],
                      f"http://127.0.0.1:{ports['server']}/healthz"))
     # The storefront origin: static files, /api/* -> API, /p/* + /sitemap.xml -> container,
     # /cognito/ -> the emulator's Cognito; /config.json generated from the env it is given.
@@ -270,6 +306,33 @@ def _services(python: str, ports: dict[str, int], args: argparse.Namespace) -> l
     services.append(("api", [python, "-m", "infra.local.api_server", "--port", str(ports["api"]),
                              "--stage", STAGE], f"http://127.0.0.1:{ports['api']}/health"))
     return services
+
+
+def image_command(dockerfile: Path | None = None) -> list[str]:
+    """The container image's command: the exec-form ``CMD`` of site/server/Dockerfile."""
+    text = (dockerfile or SERVER_DIR / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    commands = [line.strip()[len("CMD"):] for line in text.splitlines() if line.strip().startswith("CMD [")]
+    if not commands:
+        raise RuntimeError("site/server/Dockerfile has no exec-form CMD")
+    argv = json.loads(commands[-1])
+    if not (isinstance(argv, list) and all(isinstance(a, str) for a in argv)):
+        raise RuntimeError("site/server/Dockerfile's CMD is not a list of strings")
+    return [str(a) for a in argv]
+
+
+def server_environment(stage: str, site_url: str, secret_name: str) -> dict[str, str]:
+    """The container service's settings, by the same names the ECS task definition sets."""
+    from catalog_lambda import settings as names
+    from infra.stacks.container import ENV_PUBLIC_BASE_URL
+
+    return {
+        names.ENV_STAGE: stage,
+        names.ENV_PRODUCTS_TABLE: names.default_table_name(stage, "products"),
+        names.ENV_ORDERS_TABLE: names.default_table_name(stage, "orders"),
+        names.ENV_IDEMPOTENCY_TABLE: names.default_table_name(stage, "idempotency"),
+        names.ENV_CURSOR_SECRET_NAME: secret_name,
+        ENV_PUBLIC_BASE_URL: site_url,
+    }
 
 
 def _print_banner(info: StackInfo, seeded: int, admin_pw: str, shopper_pw: str) -> None:

@@ -18,7 +18,7 @@ from moto import mock_aws
 
 from catalog_lambda import services
 from catalog_lambda.catalog import CatalogService
-from catalog_lambda.dynamo import transaction_connection
+from catalog_lambda.dynamo import shared_connection
 from catalog_lambda.models import PRODUCTS_TABLE_MODELS
 from catalog_lambda.settings import Settings
 from infra.local.bootstrap import client, create_tables
@@ -136,11 +136,11 @@ class CallLog:
 
 @contextmanager
 def _recording() -> Iterator[CallLog]:
-    # Every model of the products table has its own PynamoDB connection and botocore
-    # client; a handler on each client's own event system sees every API call it makes.
+    # Every model and transaction should share one botocore client (dynamo.shared_connection);
+    # collecting each one's client still sees every API call if one ever did not.
     log = CallLog()
     connections = [m._get_connection().connection for m in PRODUCTS_TABLE_MODELS]
-    connections.append(transaction_connection(FUNCTIONAL_SETTINGS))  # writes' transactions
+    connections.append(shared_connection(FUNCTIONAL_SETTINGS))  # transactions and batch writes
     clients = {id(c.client): c.client for c in connections}
     for botocore_client in clients.values():
         botocore_client.meta.events.register("before-call.dynamodb", log)

@@ -23,7 +23,7 @@ from chalice.test import Client
 
 from catalog_lambda import services
 from catalog_lambda.catalog import CatalogService
-from catalog_lambda.dynamo import DYNAMODB_RETRIES, transaction_connection
+from catalog_lambda.dynamo import DYNAMODB_RETRIES, shared_connection
 from catalog_lambda.errors import UnavailableError
 from catalog_lambda.models import PRODUCTS_TABLE_MODELS
 from tests.functional.conftest import FUNCTIONAL_SETTINGS, product_body
@@ -77,7 +77,7 @@ class _RawBody:
 
 def _clients() -> list[Any]:
     connections = [m._get_connection().connection for m in PRODUCTS_TABLE_MODELS]
-    connections.append(transaction_connection(FUNCTIONAL_SETTINGS))
+    connections.append(shared_connection(FUNCTIONAL_SETTINGS))
     return list({id(c.client): c.client for c in connections}.values())
 
 
@@ -114,7 +114,7 @@ def inject(catalog: CatalogService, monkeypatch: pytest.MonkeyPatch) -> Iterator
 
     yield injecting
     # The adaptive rate limiter remembers throttling: later tests get fresh clients.
-    transaction_connection.cache_clear()
+    shared_connection.cache_clear()
     services.reset()
     from catalog_lambda.models import bind_models
 

@@ -112,3 +112,11 @@ def test_an_import_of_many_rows_keeps_counts_exact_and_is_idempotent(catalog: Ca
     assert after["tea"] - before["tea"] == sum(1 for r in rows if r["category"] == "tea")
     assert after["kitchen"] - before["kitchen"] == sum(1 for r in rows if r["category"] == "kitchen")
     assert len(_search(catalog, "bulk")) == 20  # one page: the tokens were written
+
+
+def test_every_model_and_transaction_share_one_botocore_client(catalog: CatalogService, settings: Settings) -> None:
+    from catalog_lambda.dynamo import shared_connection
+    from catalog_lambda.models import ORDERS_TABLE_MODELS, PRODUCTS_TABLE_MODELS
+
+    clients = {id(model._get_connection().connection.client) for model in PRODUCTS_TABLE_MODELS + ORDERS_TABLE_MODELS}
+    assert clients == {id(shared_connection(settings).client)}

@@ -136,3 +136,25 @@ def test_settings_refuse_a_sitemap_limit_above_the_protocol() -> None:
     with pytest.raises(ValueError):
         ServerSettings(sitemap_max_urls=50_001)
     assert ServerSettings.from_env({"PUBLIC_BASE_URL": "https://x.example/"}).public_base_url == "https://x.example"
+
+
+def test_settings_name_every_missing_one() -> None:
+    from storefront_server.settings import MissingSettingsError, missing_settings, require_settings
+
+    assert missing_settings({}) == ["PUBLIC_BASE_URL", "PRODUCTS_TABLE", "AWS_REGION or AWS_DEFAULT_REGION",
+                                    "CURSOR_SECRET_NAME or CURSOR_SIGNING_KEY"]
+    complete = {"PUBLIC_BASE_URL": "https://shop.example", "PRODUCTS_TABLE": "t", "AWS_DEFAULT_REGION": "eu-west-1",
+                "CURSOR_SIGNING_KEY": "k"}
+    assert missing_settings(complete) == []
+    assert missing_settings({**complete, "PRODUCTS_TABLE": " "}) == ["PRODUCTS_TABLE"]
+    with pytest.raises(MissingSettingsError, match="PUBLIC_BASE_URL"):
+        require_settings({**complete, "PUBLIC_BASE_URL": ""})
+
+
+def test_the_production_factory_refuses_to_build_without_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from storefront_server.settings import MissingSettingsError
+
+    for name in ("PUBLIC_BASE_URL", "PRODUCTS_TABLE", "CURSOR_SECRET_NAME", "CURSOR_SIGNING_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(MissingSettingsError, match="PRODUCTS_TABLE"):
+        create_app()

@@ -71,8 +71,21 @@ def test_runs_the_app_under_gunicorn_like_the_local_stack() -> None:
     assert argv[0] == "gunicorn"
     assert argv[-1] == "storefront_server.app:create_app()"
     assert "--no-control-socket" in argv
-    stack_source = (ROOT / "infra" / "local" / "stack.py").read_text()
-    assert '"storefront_server.app:create_app()"' in stack_source
+    assert "--bind" not in argv, "gunicorn binds 0.0.0.0:$PORT itself"
+    assert argv[argv.index("--worker-tmp-dir") + 1] == "/dev/shm", "ECS gives a read-only root"
+    from infra.local.stack import image_command
+
+    assert image_command() == argv, "the local stack runs the image's own command"
+    env = [rest for keyword, rest in final if keyword == "ENV"]
+    assert any(re.search(r"\bPORT=8080\b", rest) for rest in env)
+
+
+def test_takes_a_ca_bundle_only_as_a_build_secret() -> None:
+    text = DOCKERFILE.read_text()
+    assert "--mount=type=secret,id=ca_bundle" in text
+    for keyword, rest in instructions():
+        if keyword in ("COPY", "ADD", "ENV"):
+            assert "ca_bundle" not in rest and "PIP_CERT" not in rest and ".crt" not in rest, rest
 
 
 def test_copies_only_what_exists_and_pins_every_requirement() -> None:

@@ -5,6 +5,7 @@ emulator's public Cognito calls, and /config.json generated for the stack."""
 from __future__ import annotations
 
 import http.client
+import json
 import threading
 import uuid
 from collections.abc import Iterator
@@ -44,8 +45,6 @@ def test_config_json_describes_this_stack(site: str, local_stack: LocalStack) ->
     assert response.json() == {"apiBaseUrl": "/api", "cognitoEndpoint": "/cognito/", "region": "us-east-1",
                                "userPoolId": local_stack.user_pool_id, "clientId": local_stack.client_id}
     example = Path(__file__).resolve().parents[2] / "site" / "static" / "config.example.json"
-    import json
-
     assert set(json.loads(example.read_text())) == set(response.json())
 
 
@@ -64,7 +63,8 @@ def test_serves_the_static_storefront(site: str, path: str, content_type: str) -
 
 
 @pytest.mark.parametrize("path", ["/no-such-file.js", "/../pyproject.toml", "/%2e%2e/pyproject.toml",
-                                  "/js/../../pyproject.toml", "/%2e%2e%2f%2e%2e%2fetc/passwd"])
+                                  "/js/../../pyproject.toml", "/%2e%2e%2f%2e%2e%2fetc/passwd", "/%00",
+                                  "/js/%00app.js", "/" + "a" * 5000])
 def test_unknown_or_outside_paths_are_404(site: str, path: str) -> None:
     status, body = _raw_get(site, path)
     assert status == 404
@@ -118,6 +118,79 @@ def test_cognito_path_serves_public_calls_only(site: str, local_stack: LocalStac
         "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "DynamoDB_20120810.ListTables"}, json={})
     assert other_service.status_code == 403
     assert requests.get(f"{site}/cognito/", timeout=10).status_code == 405
+
+
+SIGNED_FOR = "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/{service}/aws4_request, " \
+             "SignedHeaders=host;x-amz-target, Signature=" + "0" * 64
+PUBLIC = "AWSCognitoIdentityProviderService.InitiateAuth"
+
+
+def _raw_post(base: str, headers: list[tuple[str, str]], body: bytes) -> tuple[int, bytes]:
+    """A POST whose headers go out exactly as listed, repeats included (requests would merge them)."""
+    parts = urlsplit(base)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+    try:
+        connection.putrequest("POST", "/cognito/")
+        for name, value in [*headers, ("Content-Length", str(len(body)))]:
+            connection.putheader(name, value)
+        connection.endheaders(body)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def _in_admin_group(local_stack: LocalStack, email: str) -> bool:
+    import boto3
+
+    from infra.local.stack import emulator_env
+
+    env = emulator_env(local_stack.emulator_url)
+    idp = boto3.client("cognito-idp", region_name="us-east-1", endpoint_url=local_stack.emulator_url,
+                       aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+    groups = idp.admin_list_groups_for_user(UserPoolId=local_stack.user_pool_id, Username=email)["Groups"]
+    return any(group["GroupName"] == "admin" for group in groups)
+
+
+def test_cognito_path_refuses_a_second_target_and_never_forwards_authorization(
+    site: str, local_stack: LocalStack
+) -> None:
+    """The attack: check the first target, forward the last, let Authorization pick the service."""
+    email = bootstrap.SHOPPER_EMAIL
+    escalate = json.dumps({"UserPoolId": local_stack.user_pool_id, "Username": email, "GroupName": "admin"})
+    status, _ = _raw_post(site, [
+        ("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", PUBLIC),
+        ("X-Amz-Target", "AWSCognitoIdentityProviderService.AdminAddUserToGroup"),
+        ("Authorization", SIGNED_FOR.format(service="cognito-idp")),
+    ], escalate.encode())
+    assert status == 400
+    assert not _in_admin_group(local_stack, email)
+
+    secret = local_stack.info["cursor_secret_name"]
+    read_secret = json.dumps({"SecretId": secret}).encode()
+    status, _ = _raw_post(site, [
+        ("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", PUBLIC),
+        ("X-Amz-Target", "secretsmanager.GetSecretValue"),
+        ("Authorization", SIGNED_FOR.format(service="secretsmanager")),
+    ], read_secret)
+    assert status == 400
+    # One public target, with an Authorization naming another service: the emulator must
+    # see a Cognito call (and refuse its body), never Secrets Manager's GetSecretValue.
+    status, body = _raw_post(site, [
+        ("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", PUBLIC),
+        ("Authorization", SIGNED_FOR.format(service="secretsmanager")),
+    ], read_secret)
+    assert status != 200, body
+    assert b"SecretString" not in body and b"SecretBinary" not in body
+    status, body = _raw_post(site, [
+        ("Content-Type", "application/x-amz-json-1.1"), ("Content-Type", "application/json"),
+        ("X-Amz-Target", PUBLIC)], b"{}")
+    assert status == 400 and b"repeated" in body
+
+
+def test_cognito_path_needs_the_json_content_type(site: str) -> None:
+    status, _ = _raw_post(site, [("Content-Type", "text/plain"), ("X-Amz-Target", PUBLIC)], b"{}")
+    assert status == 400
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from werkzeug.wrappers.response import Response as BaseResponse
 
 from storefront_server import sitemap
 from storefront_server.money import decimal_amount, display_price
-from storefront_server.settings import ServerSettings
+from storefront_server.settings import ServerSettings, require_settings
 
 PRODUCT_CACHE = "public, max-age=60, stale-while-revalidate=300"
 NOT_FOUND_CACHE = "public, max-age=30"
@@ -34,6 +34,11 @@ def _default_catalog() -> sitemap.Catalog:
 def create_app(catalog: sitemap.Catalog | None = None, settings: ServerSettings | None = None) -> Flask:
     from catalog_lambda.errors import NotFoundError, UnavailableError, ValidationError
 
+    if catalog is None and settings is None:
+        # The production path (gunicorn calls ``create_app()``): refuse to boot without
+        # the settings every page needs, naming them, so /healthz never answers 200
+        # from a process whose pages would all fail.
+        require_settings()
     app = Flask(__name__)
     app.config["STORE_SETTINGS"] = settings or ServerSettings.from_env()
     server_settings: ServerSettings = app.config["STORE_SETTINGS"]
@@ -76,7 +81,9 @@ def create_app(catalog: sitemap.Catalog | None = None, settings: ServerSettings 
             store_name=server_settings.store_name,
             price=display_price(product["price_cents"], product["currency"]),
             canonical=sitemap.product_url(base_url(), product["id"]),
-            json_ld=_json_ld(product, sitemap.product_url(base_url(), product["id"])),
+            image=_absolute(base_url(), product.get("image_url")),
+            json_ld=_json_ld(product, sitemap.product_url(base_url(), product["id"]),
+                             _absolute(base_url(), product.get("image_url"))),
         )
         response = app.response_class(html, mimetype="text/html")
         response.headers["Cache-Control"] = PRODUCT_CACHE
@@ -124,7 +131,15 @@ def create_app(catalog: sitemap.Catalog | None = None, settings: ServerSettings 
     return app
 
 
-def _json_ld(product: dict[str, Any], url: str) -> dict[str, Any]:
+def _absolute(base: str, image_url: str | None) -> str | None:
+    """An uploaded image's site path (``/img/...``) as the absolute URL og:image and
+    schema.org want; an https URL as it is."""
+    if image_url and image_url.startswith("/"):
+        return base.rstrip("/") + image_url
+    return image_url
+
+
+def _json_ld(product: dict[str, Any], url: str, image: str | None) -> dict[str, Any]:
     """schema.org Product; the template serializes it with ``tojson`` (HTML-safe escaping)."""
     data: dict[str, Any] = {
         "@context": "https://schema.org",
@@ -143,6 +158,6 @@ def _json_ld(product: dict[str, Any], url: str) -> dict[str, Any]:
             "availability": "https://schema.org/InStock" if product["stock"] > 0 else "https://schema.org/OutOfStock",
         },
     }
-    if product.get("image_url"):
-        data["image"] = product["image_url"]
+    if image:
+        data["image"] = image
     return data

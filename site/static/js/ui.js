@@ -91,9 +91,10 @@ export function page(title, ...children) {
 }
 
 export function productImage(product) {
+  // width/height give the box its shape before the image arrives (no layout shift).
   return h("div", { class: "product-media", "aria-hidden": "true" },
     h("span", { class: "placeholder" }, (product.name || "?").slice(0, 1)),
-    product.image_url ? h("img", { src: product.image_url, alt: "", loading: "lazy",
+    product.image_url ? h("img", { src: product.image_url, alt: "", width: "480", height: "360", loading: "lazy",
       onerror: (event) => event.target.remove() }) : null);
 }
 

@@ -2,7 +2,7 @@
 
 import { api, ApiError } from "../api.js";
 import { clear, debounce, formatMoney, h, minorDigits, parseMoney } from "../dom.js";
-import { announce, field, formError, go, page, requireAdmin, showError } from "../ui.js";
+import { announce, field, formError, go, page, productImage, requireAdmin, showError } from "../ui.js";
 
 export async function viewAdmin(ctx) {
   if (!requireAdmin("#/admin")) return;
@@ -73,8 +73,8 @@ export async function viewAdminProduct(ctx, { id }) {
       value: currency }, "Three capital letters, such as USD."),
     h("div", { class: "field" }, h("label", { for: "description" }, "Description"),
       h("textarea", { id: "description", name: "description", rows: "4", maxlength: "5000" }, value("description"))),
-    field("image_url", "Image URL (optional)", { type: "url", maxlength: "2048", value: value("image_url") },
-      "An https:// address."),
+    field("image_url", "Image address (optional)", { type: "text", maxlength: "2048", value: value("image_url") },
+      "An https:// address, or the /img/ path an upload sets."),
     isNew ? field("stock", "Initial stock", { type: "number", min: "0", max: "1000000", value: "0",
       inputmode: "numeric" }) : null,
     h("button", { type: "submit", class: "button" }, isNew ? "Create product" : "Save changes"));
@@ -128,7 +128,12 @@ export async function viewAdminProduct(ctx, { id }) {
   });
 
   const sections = [form];
-  if (!isNew) sections.push(stockSection(ctx, product), deleteSection(product));
+  if (!isNew) {
+    sections.push(imageSection(ctx, product, (updated, newEtag) => {
+      etag = newEtag || etag;
+      form.image_url.value = updated.image_url || "";
+    }), stockSection(ctx, product), deleteSection(product));
+  }
   const params = ctx.params;
   page(isNew ? "New product" : `Edit: ${product.name}`,
     params.get("created") ? h("p", { class: "notice", role: "status" }, "Product created.") : null,
@@ -136,6 +141,94 @@ export async function viewAdminProduct(ctx, { id }) {
       h("a", { href: `/p/${encodeURIComponent(product.id)}` }, "Shareable product page"), " · ",
       h("a", { href: "#/admin" }, "All products")) : h("p", {}, h("a", { href: "#/admin" }, "All products")),
     ...sections);
+}
+
+const IMAGE_TYPES = ["image/jpeg", "image/png", "image/webp"];
+const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
+
+// S3 answers a refused upload with XML: <Error><Code>..</Code><Message>..</Message></Error>.
+async function uploadRefusal(response) {
+  const text = await response.text().catch(() => "");
+  const message = /<Message>([^<]*)<\/Message>/.exec(text);
+  return `The image could not be stored (HTTP ${response.status}${message ? `: ${message[1]}` : ""}).`;
+}
+
+// Upload: sign (the API also points the product at the new image), post the file to
+// the signed form's URL (same origin), then read the product back. A failed post puts
+// the previous image back, so the product never points at a missing file.
+function imageSection(ctx, product, onChanged) {
+  const preview = h("div", { class: "image-preview" }, productImage(product));
+  const input = h("input", { id: "image-file", name: "image", type: "file", accept: IMAGE_TYPES.join(","),
+    "aria-describedby": "image-file-hint" });
+  const button = h("button", { type: "submit", class: "button" }, "Upload");
+  const form = h("form", { class: "stack-form image-form", novalidate: true },
+    h("div", { class: "field" }, h("label", { for: "image-file" }, "Image"), input,
+      h("span", { class: "hint", id: "image-file-hint" }, "JPEG, PNG or WebP, at most 5 MB.")),
+    button);
+  let previous = product.image_url;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    formError(form, null);
+    const file = input.files && input.files[0];
+    if (!file) {
+      formError(form, new ApiError(400, "validation_error", "Choose an image file first.", [{ field: "image", issue: "required" }]));
+      return;
+    }
+    if (!IMAGE_TYPES.includes(file.type)) {
+      formError(form, new ApiError(400, "validation_error", "The image must be a JPEG, PNG or WebP file.",
+        [{ field: "image", issue: "wrong type" }]));
+      return;
+    }
+    if (file.size > MAX_IMAGE_BYTES || file.size === 0) {
+      formError(form, new ApiError(400, "validation_error", file.size ? "The image is larger than 5 MB." : "The file is empty.",
+        [{ field: "image", issue: "wrong size" }]));
+      return;
+    }
+    button.disabled = true;
+    button.textContent = "Uploading…";
+    const id = encodeURIComponent(product.id);
+    try {
+      const { body: signed } = await api("POST", `/products/${id}/image`, { auth: "required",
+        body: { content_type: file.type } });
+      const data = new FormData();
+      for (const [name, value] of Object.entries(signed.upload.fields)) data.append(name, value);
+      data.append("file", file);
+      let response;
+      try {
+        response = await fetch(signed.upload.url, { method: "POST", body: data });
+      } catch {
+        response = null;
+      }
+      if (!response || !response.ok) {
+        const reason = response ? await uploadRefusal(response) : "The image could not be sent. Check your connection.";
+        await restoreImage(id, previous);
+        throw new Error(reason);
+      }
+      const fresh = await api("GET", `/products/${id}`, { auth: "optional" });
+      if (!ctx.alive()) return;
+      previous = fresh.body.image_url;
+      clear(preview).append(productImage(fresh.body));
+      onChanged(fresh.body, fresh.headers.get("ETag"));
+      input.value = "";
+      announce("Image uploaded.");
+    } catch (error) {
+      if (ctx.alive()) formError(form, error);
+    } finally {
+      button.disabled = false;
+      button.textContent = "Upload";
+    }
+  });
+  return h("section", { "aria-labelledby": "image-heading", class: "panel" },
+    h("h2", { id: "image-heading" }, "Product image"), preview, form);
+}
+
+async function restoreImage(id, imageUrl) {
+  const { body: current, headers } = await api("GET", `/products/${id}`, { auth: "optional" });
+  const body = {};
+  for (const key of ["sku", "name", "description", "category", "price_cents", "currency"]) body[key] = current[key];
+  body.image_url = imageUrl || null;
+  await api("PUT", `/products/${id}`, { auth: "required", body, headers: { "If-Match": headers.get("ETag") } })
+    .catch(() => { /* the error shown is the upload's */ });
 }
 
 function plainAmount(minor, currency) {
