@@ -95,6 +95,7 @@ def test_an_import_update_writes_all_editable_fields_and_leaves_stock_alone(
     assert stored["stock"] == 9 and stored["version"] == 2
 
 
+@pytest.mark.slow  # 750 rows through moto in process: make test runs it, make check does not
 def test_an_import_of_many_rows_keeps_counts_exact_and_is_idempotent(catalog: CatalogService,
                                                                      settings: Settings) -> None:
     rows = [{"sku": f"BULK-{i}", "name": f"Bulk Item {i} Organic Roast", "category": "tea" if i % 3 else "kitchen",
