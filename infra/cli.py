@@ -6,6 +6,7 @@
     python -m infra diff --stage dev [--stack NAME]           # show the change sets, execute nothing
     python -m infra policies --stage dev                      # print the functions' IAM policy
     python -m infra function-role --stage dev [--write]       # the role ARN for .chalice/config.json
+    python -m infra cost --stage dev                          # idle monthly bill; total on the last line
 
 The command line only: ``synth`` writes templates (:mod:`infra.synth`), ``deploy`` and
 ``diff`` call CloudFormation through :mod:`infra.deploy`, ``function-role`` reads the ci
@@ -147,6 +148,18 @@ def cmd_function_role(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_cost(args: argparse.Namespace) -> int:
+    from infra.cost import CostError, report
+
+    try:
+        lines = report(stage_config(args.stage))
+    except CostError as error:
+        print(f"cost failed: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print("\n".join(lines))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m infra", description="Generated infrastructure for the store.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -179,6 +192,10 @@ def build_parser() -> argparse.ArgumentParser:
     role.add_argument("--stage", required=True, choices=sorted(STAGES))
     role.add_argument("--write", action="store_true", help="set it as the stage's iam_role_arn in .chalice/config.json")
     role.set_defaults(func=cmd_function_role)
+
+    cost = commands.add_parser("cost", help="price the always-on resources of a stage's templates (idle bill)")
+    cost.add_argument("--stage", required=True, choices=sorted(STAGES))
+    cost.set_defaults(func=cmd_cost)
     return parser
 
 

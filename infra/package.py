@@ -7,7 +7,7 @@ build the same zip. What makes that zip lean (no boto3/botocore, ``api/`` and
 :mod:`infra.chalice_cli`'s, which the CLI runs while it loads ``app.py``.
 
 Here: the zip and ``sam.json`` are copied to ``OUT/``, and the zip is held to its budget
-(:data:`MAX_PACKAGE_BYTES`, or :data:`MAX_PACKAGE_BYTES_WITH_PAYMENTS` once it carries
+(:data:`MAX_PACKAGE_BYTES`, or :data:`MAX_PACKAGE_BYTES_WITH_PAYMENT_SDK` once it carries
 the payment provider's SDK).
 """
 
@@ -26,8 +26,10 @@ from api.auth import ENV_AUTHORIZER_POOL_ARNS
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 MAX_PACKAGE_BYTES = 5 * 1024 * 1024
-MAX_PACKAGE_BYTES_WITH_PAYMENTS = 8 * 1024 * 1024
+# The contract's budget for a package that carries the payment SDK (every deployed stage
+# takes payments through Stripe): 8 MB.
 PAYMENT_SDK = "stripe"
+MAX_PACKAGE_BYTES_WITH_PAYMENT_SDK = 8 * 1024 * 1024
 
 
 def chalice_executable() -> str:
@@ -35,10 +37,10 @@ def chalice_executable() -> str:
     return str(candidate) if candidate.exists() else "chalice"
 
 
-def budget(names: list[str]) -> int:
-    """The size budget of a zip with these entries."""
-    carries_payments = any(name.startswith(f"{PAYMENT_SDK}/") for name in names)
-    return MAX_PACKAGE_BYTES_WITH_PAYMENTS if carries_payments else MAX_PACKAGE_BYTES
+def package_budget(names: list[str]) -> int:
+    """The size budget of a zip holding ``names``."""
+    with_sdk = any(n.startswith(f"{PAYMENT_SDK}/") for n in names)
+    return MAX_PACKAGE_BYTES_WITH_PAYMENT_SDK if with_sdk else MAX_PACKAGE_BYTES
 
 
 def package(stage: str, out: Path, authorizer_pool_arns: str | None = None, project_dir: Path = PROJECT_DIR) -> Path:
@@ -60,9 +62,9 @@ def package(stage: str, out: Path, authorizer_pool_arns: str | None = None, proj
     with zipfile.ZipFile(zip_path) as archive:
         names = archive.namelist()
     print(f"{zip_path}: {size / 1024 / 1024:.2f} MB, {len(names)} files")
-    limit = budget(names)
-    if size > limit:
-        raise SystemExit(f"the package is {size} bytes, over the {limit} byte budget")
+    budget = package_budget(names)
+    if size > budget:
+        raise SystemExit(f"the package is {size} bytes, over the {budget} byte budget")
     return zip_path
 
 

@@ -11,8 +11,9 @@ The function calls (and nothing more):
 - DynamoDB item reads/writes, queries, batches and transaction parts on the stage's
   three tables and their indexes (PynamoDB also calls DescribeTable). Transactions are
   authorized per item action, so there is no separate transact permission.
-- ``secretsmanager:GetSecretValue`` on the cursor-signing secret, and ``kms:Decrypt``
-  of the secrets key only when Secrets Manager asks for it on that secret's behalf.
+- ``secretsmanager:GetSecretValue`` on the cursor-signing, origin-verify (``api/origin.py``)
+  and payment secrets, and ``kms:Decrypt`` of the secrets key only when Secrets Manager
+  asks for it on one of those secrets' behalf.
 - ``s3:PutObject`` under ``img/products/`` of the stage's images bucket, which the
   presigned image uploads it signs need.
 - ``ses:SendEmail`` from the stage's sender address (its ``ses:FromAddress``), with
@@ -31,6 +32,8 @@ from infra.config import (
     TABLES,
     cursor_secret_name,
     lambda_function_prefix,
+    origin_secret_name,
+    payment_secret_name,
     ses_configuration_set_name,
     stage_config,
     table_name,
@@ -46,6 +49,26 @@ WILDCARD_RESOURCE_ACTIONS = frozenset(XRAY_ACTIONS)
 TABLES_WITH_INDEXES = ("products", "orders")
 
 
+def _secret_statements(sid: str, secret: str, key: str) -> list[dict[str, Any]]:
+    return [
+        {"Sid": sid, "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": secret},
+        {
+            "Sid": f"{sid}Decrypt",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt"],
+            # The secrets key's id is random; the conditions pin its use to this one
+            # secret, through Secrets Manager only.
+            "Resource": key,
+            "Condition": {
+                "StringLike": {
+                    "kms:ViaService": "secretsmanager.*.amazonaws.com",
+                    "kms:EncryptionContext:SecretARN": secret,
+                }
+            },
+        },
+    ]
+
+
 def lambda_policy(stage: str, *, partition: str = "aws", region: str = "*", account: str = "*") -> dict[str, Any]:
     """The policy; the template passes CloudFormation's ``${AWS::...}`` pseudo parameters for the ARN parts."""
     fn = lambda_function_prefix(stage)
@@ -55,7 +78,10 @@ def lambda_policy(stage: str, *, partition: str = "aws", region: str = "*", acco
         tables.append(arn)
         if table in TABLES_WITH_INDEXES:
             tables.append(f"{arn}/index/*")
-    secret = f"arn:{partition}:secretsmanager:{region}:{account}:secret:{cursor_secret_name(stage)}-*"
+    secrets = f"arn:{partition}:secretsmanager:{region}:{account}:secret"
+    secret = f"{secrets}:{cursor_secret_name(stage)}-*"
+    payment = f"{secrets}:{payment_secret_name(stage)}-*"
+    key = f"arn:{partition}:kms:{region}:{account}:key/*"
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -71,21 +97,9 @@ def lambda_policy(stage: str, *, partition: str = "aws", region: str = "*", acco
                 ],
             },
             {"Sid": "Tables", "Effect": "Allow", "Action": list(DYNAMODB_ACTIONS), "Resource": tables},
-            {"Sid": "CursorKey", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": secret},
-            {
-                "Sid": "CursorKeyDecrypt",
-                "Effect": "Allow",
-                "Action": ["kms:Decrypt"],
-                # The secrets key's id is random; the conditions pin its use to this one
-                # secret, through Secrets Manager only.
-                "Resource": f"arn:{partition}:kms:{region}:{account}:key/*",
-                "Condition": {
-                    "StringLike": {
-                        "kms:ViaService": "secretsmanager.*.amazonaws.com",
-                        "kms:EncryptionContext:SecretARN": secret,
-                    }
-                },
-            },
+            *_secret_statements("CursorKey", secret, key),
+            *_secret_statements("OriginVerifyKey", f"{secrets}:{origin_secret_name(stage)}-*", key),
+            *_secret_statements("PaymentKey", payment, key),
             {"Sid": "Tracing", "Effect": "Allow", "Action": list(XRAY_ACTIONS), "Resource": "*"},
             # Signing an image upload's POST policy: S3 accepts the form only if the
             # signer may put that key (catalog_lambda/images.py).

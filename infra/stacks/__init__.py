@@ -8,6 +8,10 @@ it, and it makes the permissions boundary and the execution role the others need
 Every IAM role of every other stack carries the stage's permissions boundary
 (:func:`with_boundary` sets it on any role whose builder did not), because the
 CloudFormation execution role may create no role without it.
+
+``stacks_for`` is a stage's own list: without
+the container path (``StageConfig.container_path``) the stage has no network and no
+container stack.
 """
 
 from __future__ import annotations
@@ -61,6 +65,14 @@ STACKS: tuple[StackSpec, ...] = (
     StackSpec("observability", with_boundary(observability.build)),
 )
 STACK_NAMES: tuple[str, ...] = tuple(spec.name for spec in STACKS)
+CONTAINER_PATH_STACKS = frozenset({"network", "container"})
+
+
+def stacks_for(cfg: StageConfig) -> tuple[StackSpec, ...]:
+    """The stage's stacks, in deploy order."""
+    if cfg.container_path:
+        return STACKS
+    return tuple(spec for spec in STACKS if spec.name not in CONTAINER_PATH_STACKS)
 
 
 def stack_spec(name: str) -> StackSpec:
@@ -71,4 +83,4 @@ def stack_spec(name: str) -> StackSpec:
 
 
 def build_all(cfg: StageConfig) -> dict[str, Template]:
-    return {spec.name: spec.build(cfg) for spec in STACKS}
+    return {spec.name: spec.build(cfg) for spec in stacks_for(cfg)}

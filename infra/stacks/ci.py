@@ -127,7 +127,9 @@ CHALICE_FUNCTION_ACTIONS = (
     # Chalice's planner: exists? create or update code and configuration, concurrency
     # (DeleteFunctionConcurrency on every update without reserved concurrency), tags,
     # and the invoke permissions for API Gateway and EventBridge.
-    "lambda:AddPermission", "lambda:CreateFunction", "lambda:DeleteFunctionConcurrency", "lambda:GetFunction",
+    # DeleteFunction: Chalice's sweeper removes a function the app no longer has.
+    "lambda:AddPermission", "lambda:CreateFunction", "lambda:DeleteFunction", "lambda:DeleteFunctionConcurrency",
+    "lambda:GetFunction",
     "lambda:GetFunctionConfiguration", "lambda:GetPolicy", "lambda:ListTags", "lambda:PutFunctionConcurrency",
     "lambda:RemovePermission", "lambda:TagResource", "lambda:UntagResource", "lambda:UpdateFunctionCode",
     "lambda:UpdateFunctionConfiguration",

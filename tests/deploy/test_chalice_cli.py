@@ -73,7 +73,7 @@ def test_the_function_runs_as_the_ci_stacks_role(deployed: dict[str, Any], emula
 def test_the_deployed_zip_is_the_lean_package(deployed: dict[str, Any], emulator: Emulator) -> None:
     location = emulator.client("lambda").get_function(FunctionName=FUNCTION)["Configuration"]
     size = location["CodeSize"]
-    assert 0 < size <= packaging.MAX_PACKAGE_BYTES_WITH_PAYMENTS
+    assert 0 < size <= packaging.MAX_PACKAGE_BYTES_WITH_PAYMENT_SDK
     zips = sorted((deployed["checkout"] / ".chalice" / "deployments").glob("*.zip"))
     import zipfile
 
