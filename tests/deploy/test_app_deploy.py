@@ -64,7 +64,8 @@ def first_deploy(emulator: Emulator, infrastructure: Infrastructure,
 
 def test_chalice_deploy_creates_the_function_and_the_rest_api(first_deploy: dict[str, Any], emulator: Emulator,
                                                                infrastructure: Infrastructure) -> None:
-    assert list(first_deploy["functions"]) == [FUNCTION_PREFIX]
+    # The API's function and the order-expiry sweep (@app.schedule).
+    assert set(first_deploy["functions"]) == {FUNCTION_PREFIX, f"{FUNCTION_PREFIX}-expire_orders"}
     assert list(first_deploy["apis"].values()) == ["store"]
     fn = emulator.client("lambda").get_function_configuration(FunctionName=FUNCTION_PREFIX)
     assert fn["Runtime"].startswith("python3")
@@ -81,8 +82,8 @@ def test_chalice_deploy_creates_the_function_and_the_rest_api(first_deploy: dict
 def test_first_deploy_saves_chalices_state_in_the_state_bucket(first_deploy: dict[str, Any], emulator: Emulator,
                                                                infrastructure: Infrastructure) -> None:
     body = emulator.client("s3").get_object(Bucket=infrastructure.state_bucket, Key=STATE_KEY)["Body"].read()
-    resources = {r["resource_type"]: r for r in json.loads(body)["resources"]}
-    assert resources["lambda_function"]["lambda_arn"].endswith(f":function:{FUNCTION_PREFIX}")
+    resources = {r["name"]: r for r in json.loads(body)["resources"]}
+    assert resources["api_handler"]["lambda_arn"].endswith(f":function:{FUNCTION_PREFIX}")
     assert resources["rest_api"]["rest_api_id"] in first_deploy["apis"]
 
 
@@ -150,7 +151,7 @@ def redeploy(first_deploy: dict[str, Any], emulator: Emulator, infrastructure: I
 
 def test_redeploy_from_a_fresh_clone_gives_the_same_functions_new_code(redeploy: dict[str, Any]) -> None:
     before, after = redeploy["before"]["functions"], redeploy["functions"]
-    assert set(after) == set(before) == {FUNCTION_PREFIX}
+    assert set(after) == set(before) == {FUNCTION_PREFIX, f"{FUNCTION_PREFIX}-expire_orders"}
     for name in before:
         assert after[name] != before[name], f"{name} kept its code sha {before[name]}"
     lambda_calls = operations(redeploy["calls"], "lambda")
@@ -177,9 +178,9 @@ def test_redeploy_touches_no_cloudformation_stack(redeploy: dict[str, Any]) -> N
 def test_redeploy_leaves_the_saved_state_naming_the_same_resources(redeploy: dict[str, Any], emulator: Emulator,
                                                                    infrastructure: Infrastructure) -> None:
     body = emulator.client("s3").get_object(Bucket=infrastructure.state_bucket, Key=STATE_KEY)["Body"].read()
-    resources = {r["resource_type"]: r for r in json.loads(body)["resources"]}
+    resources = {r["name"]: r for r in json.loads(body)["resources"]}
     assert set(redeploy["apis"]) == {resources["rest_api"]["rest_api_id"]}
-    assert resources["lambda_function"]["lambda_arn"].endswith(f":function:{FUNCTION_PREFIX}")
+    assert resources["api_handler"]["lambda_arn"].endswith(f":function:{FUNCTION_PREFIX}")
 
 
 
