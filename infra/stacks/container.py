@@ -56,6 +56,7 @@ from infra.stacks.common import (
     statement,
     tags,
 )
+from infra.stacks.network import PUBLIC_TASKS_SKIP, task_public_ip
 
 ORIGIN_HEADER = "X-Origin-Verify"
 # The container app's own setting (site/server/storefront_server/settings.py spells it
@@ -134,12 +135,14 @@ def build(cfg: StageConfig) -> Template:
         LifecyclePolicy=ecr.LifecyclePolicy(LifecyclePolicyText=_lifecycle_policy()),
         Tags=tags(cfg),
     ))
-    cluster = template.add_resource(ecs.Cluster(
+    cluster = template.add_resource(checkov_skip(ecs.Cluster(
         "Cluster",
         ClusterName=cluster_name(cfg),
-        ClusterSettings=[ecs.ClusterSetting(Name="containerInsights", Value="enabled")],
+        ClusterSettings=[ecs.ClusterSetting(Name="containerInsights", Value="disabled")],
         Tags=tags(cfg),
-    ))
+    ), ("CKV_AWS_65", "Container Insights bills ~34 custom metrics (~$10 a month, python -m infra cost), a seventh of "
+                      "prod's idle budget; the free AWS/ECS service CPU and memory metrics drive auto scaling, and "
+                      "the ALB's metrics drive the alarms (docs/operations.md, Idle cost)")))
     log_group = template.add_resource(logs.LogGroup(
         "ServiceLogGroup", LogGroupName=f"/ecs/{cfg.prefix}/site-server",
         RetentionInDays=cfg.log_retention_days, Tags=tags(cfg),
@@ -247,7 +250,7 @@ def build(cfg: StageConfig) -> Template:
     ))
 
     public_subnets = Split(",", import_value(cfg, "public-subnet-ids"))
-    private_subnets = Split(",", import_value(cfg, "private-subnet-ids"))
+    task_subnets = Split(",", import_value(cfg, "task-subnet-ids"))
     alb = template.add_resource(elb.LoadBalancer(
         "LoadBalancer",
         Name=f"{cfg.prefix}-alb",
@@ -335,8 +338,9 @@ def build(cfg: StageConfig) -> Template:
             DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
         ),
         NetworkConfiguration=ecs.NetworkConfiguration(AwsvpcConfiguration=ecs.AwsvpcConfiguration(
-            AssignPublicIp="DISABLED",
-            Subnets=[Select(0, private_subnets), Select(1, private_subnets)],
+            # network.py: without NAT or endpoints, tasks reach AWS APIs by a public address.
+            AssignPublicIp=task_public_ip(cfg),
+            Subnets=[Select(0, task_subnets), Select(1, task_subnets)],
             SecurityGroups=[Ref(service_sg)],
         )),
         LoadBalancers=[ecs.LoadBalancer(
@@ -345,6 +349,8 @@ def build(cfg: StageConfig) -> Template:
         Tags=tags(cfg),
         DependsOn=[rule.title],
     ))
+    if task_public_ip(cfg) == "ENABLED":
+        checkov_skip(service, PUBLIC_TASKS_SKIP)
 
     scalable = template.add_resource(aas.ScalableTarget(
         "ServiceScalableTarget",

@@ -68,7 +68,7 @@ def test_diff_of_a_new_stack_lists_its_resources_and_leaves_no_stack(aws: str) -
 
 
 def test_container_parameters_are_looked_up_in_the_region(aws: str) -> None:
-    (plan,) = Deployer(stage_config("dev"), console=quiet_console()).plan(["container"])
+    (plan,) = Deployer(stage_config("prod"), console=quiet_console()).plan(["container"])
     ec2 = boto3.client("ec2", region_name="us-east-1")
     (prefix_list,) = ec2.describe_managed_prefix_lists(Filters=[
         {"Name": "prefix-list-name", "Values": ["com.amazonaws.global.cloudfront.origin-facing"]}])["PrefixLists"]
@@ -76,21 +76,28 @@ def test_container_parameters_are_looked_up_in_the_region(aws: str) -> None:
 
 
 def test_explicit_parameters_win_and_unknown_ones_are_dropped(aws: str) -> None:
-    (plan,) = Deployer(stage_config("dev"), console=quiet_console()).plan(
+    (plan,) = Deployer(stage_config("prod"), console=quiet_console()).plan(
         ["container"], {"CloudFrontPrefixListId": "pl-0123abcd", "NotAParameter": "x", "Bootstrap": "true"})
     assert plan.parameters == {"CloudFrontPrefixListId": "pl-0123abcd", "Bootstrap": "true"}
 
 
 def test_public_base_url_is_the_domain_else_the_distribution(aws: str) -> None:
-    (plan,) = Deployer(StageConfig(stage="pu", domain_name="shop.example.com"), console=quiet_console()).plan(
-        ["container"])
+    cfg = StageConfig(stage="pu", domain_name="shop.example.com", container_path=True)
+    (plan,) = Deployer(cfg, console=quiet_console()).plan(["container"])
     assert plan.parameters["PublicBaseUrl"] == "https://shop.example.com"
     boto3.client("cloudformation", region_name="us-east-1").create_stack(
         StackName="store-pu-edge", TemplateBody=json.dumps({
             "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
             "Outputs": {"DistributionDomainName": {"Value": "d111111abcdef8.cloudfront.net"}}}))
-    (plan,) = Deployer(StageConfig(stage="pu"), console=quiet_console()).plan(["container"])
+    (plan,) = Deployer(StageConfig(stage="pu", container_path=True), console=quiet_console()).plan(["container"])
     assert plan.parameters["PublicBaseUrl"] == "https://d111111abcdef8.cloudfront.net"
+
+
+def test_a_stage_without_the_container_path_has_no_network_or_container_stack() -> None:
+    deployer = Deployer(stage_config("dev"), console=quiet_console())
+    for stack in ("network", "container"):
+        with pytest.raises(DeployError, match="container_path is off"):
+            deployer.plan([stack])
 
 
 def test_edge_needs_edge_global_first(aws: str, tmp_path: Path) -> None:
