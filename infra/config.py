@@ -122,6 +122,12 @@ def cursor_secret_name(stage: str) -> str:
     return f"{APP}/{stage}/cursor-signing-key"
 
 
+def payment_secret_name(stage: str) -> str:
+    """The payment provider's secrets, JSON ``{"webhook_secret", "api_key"}`` (the local
+    stack's ``infra.local.bootstrap.payment_secret_name`` is the same)."""
+    return f"{APP}/{stage}/payment"
+
+
 def origin_secret_name(stage: str) -> str:
     """Shared value CloudFront sends to the ALB so the ALB refuses direct requests."""
     return f"{APP}/{stage}/origin-verify"

@@ -8,8 +8,8 @@ The function calls (and nothing more):
 - DynamoDB item reads/writes, queries, batches and transaction parts on the stage's
   three tables and their indexes (PynamoDB also calls DescribeTable). Transactions are
   authorized per item action, so there is no separate transact permission.
-- ``secretsmanager:GetSecretValue`` on the cursor-signing and origin-verify secrets
-  (``api/origin.py``), and ``kms:Decrypt`` of the secrets key only when Secrets Manager
+- ``secretsmanager:GetSecretValue`` on the cursor-signing, origin-verify (``api/origin.py``)
+  and payment secrets, and ``kms:Decrypt`` of the secrets key only when Secrets Manager
   asks for it on one of those secrets' behalf.
 - ``s3:PutObject`` under ``img/products/`` of the stage's images bucket, which the
   presigned image uploads it signs need.
@@ -32,6 +32,7 @@ from infra.config import (
     cursor_secret_name,
     lambda_function_prefix,
     origin_secret_name,
+    payment_secret_name,
     ses_configuration_set_name,
     stage_config,
     table_name,
@@ -83,6 +84,7 @@ def lambda_policy(stage: str) -> dict[str, Any]:
         if table in TABLES_WITH_INDEXES:
             tables.append(f"{arn}/index/*")
     secret = f"arn:aws:secretsmanager:*:*:secret:{cursor_secret_name(stage)}-*"
+    payment = f"arn:aws:secretsmanager:*:*:secret:{payment_secret_name(stage)}-*"
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -101,6 +103,7 @@ def lambda_policy(stage: str) -> dict[str, Any]:
             *_secret_statements("CursorKey", secret),
             *_secret_statements(
                 "OriginVerifyKey", f"arn:aws:secretsmanager:*:*:secret:{origin_secret_name(stage)}-*"),
+            *_secret_statements("PaymentKey", payment),
             {"Sid": "Tracing", "Effect": "Allow", "Action": list(XRAY_ACTIONS), "Resource": "*"},
             # Signing an image upload's POST policy: S3 accepts the form only if the
             # signer may put that key (catalog_lambda/images.py).

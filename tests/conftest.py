@@ -136,6 +136,11 @@ def local_stack() -> Iterator[LocalStack]:
     log_path = Path(state_dir) / "stack.log"
     env = {k: v for k, v in os.environ.items() if k not in DEV_PORT_VARS}
     env["API_ACCESS_LOG"] = "0"
+    # Many tests order as the demo shopper and leave orders unpaid: the shared stack lifts
+    # the hold limit (tests/integration/test_sell_concurrency.py runs an API with the
+    # default of 3), and sweeps every second so expiry tests wait little.
+    env["MAX_PENDING_ORDERS"] = "100000"
+    env["EXPIRY_SWEEP_SECONDS"] = "1"
     argv = [sys.executable, "-m", "infra.local.stack", "up", "--state-file", str(state_file)]
     for name, port in ports.items():
         argv += [f"--{name}-port", str(port)]

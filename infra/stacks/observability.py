@@ -203,6 +203,12 @@ def _alarms(cfg: StageConfig, topic: sns.Topic) -> list[cloudwatch.Alarm]:
             _alarm("AlbTarget5xx", cfg, topic, description="site/server answered 5xx",
                    namespace="AWS/ApplicationELB", metric="HTTPCode_Target_5XX_Count", dimensions=alb, threshold=5),
         ]
+    # The app's EMF metrics (api/observability.py): namespace Store, dimension service=store-api.
+    alarms.append(_alarm("PaymentMismatches", cfg, topic,
+                         description="A completed payment did not match its order's total or currency "
+                                     "(refunded, order unpaid): look for tampering or a pricing bug",
+                         namespace="Store", metric="PaymentMismatches", dimensions={"service": "store-api"},
+                         threshold=0))
     alarms += [_throttle_alarm(f"{table.capitalize()}Throttles", cfg, topic, table) for table in TABLES]
     return alarms
 

@@ -80,6 +80,14 @@ def test_kms_decrypt_is_pinned_to_the_cursor_secret_through_secrets_manager() ->
     assert "store/prod/cursor-signing-key" in condition["kms:EncryptionContext:SecretARN"]
 
 
+def test_the_function_reads_the_payment_secret_and_decrypts_it_only_through_secrets_manager() -> None:
+    statements = {s["Sid"]: s for s in policies.lambda_policy("prod")["Statement"]}
+    assert statements["PaymentKey"]["Resource"] == "arn:aws:secretsmanager:*:*:secret:store/prod/payment-*"
+    condition = statements["PaymentKeyDecrypt"]["Condition"]["StringLike"]
+    assert condition == {"kms:ViaService": "secretsmanager.*.amazonaws.com",
+                         "kms:EncryptionContext:SecretARN": statements["PaymentKey"]["Resource"]}
+
+
 def test_the_function_reads_the_origin_secret_and_decrypts_it_only_through_secrets_manager() -> None:
     statements = {s["Sid"]: s for s in policies.lambda_policy("prod")["Statement"]}
     assert "store/prod/origin-verify" in statements["OriginVerifyKey"]["Resource"]
