@@ -106,7 +106,8 @@ class Settings:
     max_pending_orders: int = DEFAULT_MAX_PENDING_ORDERS
     shipping_flat_cents: int = DEFAULT_SHIPPING_FLAT_CENTS
     free_shipping_over_cents: int = DEFAULT_FREE_SHIPPING_OVER_CENTS
-    payment_provider: str = PAYMENT_PROVIDER_LOCAL
+    # Empty: stripe inside Lambda, local elsewhere.
+    payment_provider: str = ""
     # The payment secret: a JSON object {"webhook_secret", "api_key"} in Secrets Manager,
     # or (local stack, tests) the values themselves.
     payment_secret_name: str = ""
@@ -137,6 +138,9 @@ class Settings:
         self._check_selling()
 
     def _check_selling(self) -> None:
+        if not self.payment_provider:
+            chosen = PAYMENT_PROVIDER_STRIPE if self.in_lambda else PAYMENT_PROVIDER_LOCAL
+            object.__setattr__(self, "payment_provider", chosen)
         if self.payment_provider not in PAYMENT_PROVIDERS:
             raise SettingsError(f"{ENV_PAYMENT_PROVIDER} must be one of {PAYMENT_PROVIDERS}, "
                                 f"not {self.payment_provider!r}")
@@ -199,8 +203,7 @@ class Settings:
             max_pending_orders=_int(env, ENV_MAX_PENDING_ORDERS, DEFAULT_MAX_PENDING_ORDERS),
             shipping_flat_cents=_int(env, ENV_SHIPPING_FLAT_CENTS, DEFAULT_SHIPPING_FLAT_CENTS),
             free_shipping_over_cents=_int(env, ENV_FREE_SHIPPING_OVER_CENTS, DEFAULT_FREE_SHIPPING_OVER_CENTS),
-            payment_provider=env.get(ENV_PAYMENT_PROVIDER) or (PAYMENT_PROVIDER_STRIPE if in_lambda
-                                                                else PAYMENT_PROVIDER_LOCAL),
+            payment_provider=env.get(ENV_PAYMENT_PROVIDER, ""),
             payment_secret_name=env.get(ENV_PAYMENT_SECRET_NAME, ""),
             payment_webhook_secret=env.get(ENV_PAYMENT_WEBHOOK_SECRET, ""),
             stripe_api_key=env.get(ENV_STRIPE_API_KEY, ""),
