@@ -146,7 +146,7 @@ def test_shopper_checks_out_pays_and_admin_ships_with_emails(
     page.get_by_role("link", name="Check out").click()
     wait_ready(page, "checkout")
     page.get_by_role("button", name="Place order").click()
-    expect(page.locator(".checkout-form .form-error")).to_contain_text("Full name is required")
+    expect(page.locator(".checkout-form .form-error")).to_contain_text("Full name: required")
     expect(page.get_by_label("City", exact=True)).to_have_attribute("aria-invalid", "true")
     shot("checkout-missing-address")
 
@@ -197,7 +197,7 @@ def test_shopper_checks_out_pays_and_admin_ships_with_emails(
     row.get_by_role("link", name=f"Order {short}").click()
     wait_ready(page, "admin-orders")
     page.get_by_role("button", name="Ship").click()
-    expect(page.locator(".ship-form .form-error")).to_contain_text("carrier")
+    expect(page.locator(".ship-form .form-error")).to_contain_text("Carrier: required")
     page.get_by_label("Carrier").fill("Royal Mail")
     page.get_by_label("Tracking number").fill("RM123456789GB")
     page.get_by_role("button", name="Ship").click()
