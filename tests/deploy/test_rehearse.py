@@ -130,8 +130,8 @@ def test_a_stage_without_the_container_path_rehearses_only_its_own_stacks(tmp_pa
     dev = rehearse.Rehearsal("dev", "http://127.0.0.1:1", tmp_path / "record.jsonl", tmp_path)
     prod = rehearse.Rehearsal("prod", "http://127.0.0.1:1", tmp_path / "record.jsonl", tmp_path)
     step2 = next(step for step in rehearse.steps() if step.number == "2")
-    assert 'STACK=secrets data auth ci' in dev.argv(step2.command)
-    assert 'STACK=secrets network data auth ci' in prod.argv(step2.command)
+    assert 'STACK=secrets data auth' in dev.argv(step2.command)
+    assert 'STACK=secrets network data auth' in prod.argv(step2.command)
     container_steps = [step for step in rehearse.steps() if step.number.startswith("3.")]
     assert container_steps and not any(dev.applies(step) for step in container_steps)
     assert all(prod.applies(step) for step in container_steps)
