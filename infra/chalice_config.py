@@ -15,12 +15,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-from infra.aws import ClientFactory, InfraError, StackOutput, boto3_client, read_outputs, resolve_target
+from infra.aws import ClientFactory, InfraError, boto3_client, read_outputs, resolve_target
+from infra.delivery.names import FUNCTION_ROLE_ARN
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 CHALICE_CONFIG = PROJECT_DIR / ".chalice" / "config.json"
 PLACEHOLDER_ACCOUNT = "000000000000"
-FUNCTION_ROLE_ARN = StackOutput("ci", "FunctionRoleArn")
+
+__all__ = ["FUNCTION_ROLE_ARN", "check_role_account", "committed_role_arn", "function_role_arn",
+           "write_function_role"]
 
 
 def _load(path: Path) -> dict[str, Any]:

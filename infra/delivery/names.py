@@ -17,6 +17,7 @@ DISTRIBUTION_ID = StackOutput("edge", "DistributionId")
 CLUSTER_NAME = StackOutput("container", "ClusterName")
 SERVICE_NAME = StackOutput("container", "ServiceName")
 REPOSITORY_URI = StackOutput("container", "RepositoryUri")
+FUNCTION_ROLE_ARN = StackOutput("ci", "FunctionRoleArn")
 
 ALL: tuple[StackOutput, ...] = (USER_POOL_ARN, USER_POOL_ID, USER_POOL_CLIENT_ID, SITE_BUCKET, DISTRIBUTION_ID,
-                                CLUSTER_NAME, SERVICE_NAME, REPOSITORY_URI)
+                                CLUSTER_NAME, SERVICE_NAME, REPOSITORY_URI, FUNCTION_ROLE_ARN)
