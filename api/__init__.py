@@ -10,6 +10,7 @@ from chalice.app import Chalice, Request, Response
 
 if TYPE_CHECKING:
     from api.http import RouteSpec
+    from catalog_lambda.settings import Settings
 
 APP_NAME = "store"
 
@@ -55,18 +56,18 @@ def route_table() -> list[RouteSpec]:
     return [spec for group in groups for spec in group]
 
 
-def create_app() -> Chalice:
+def create_app(settings: Settings | None = None) -> Chalice:
+    """The app, configured once from ``settings`` (default: the process's, from its environment)."""
     from api.errors import normalize_chalice_error
     from api.http import register
-    from api.observability import observe
-
-    app = StoreApp(app_name=APP_NAME)
-    app.api.cors = False  # one origin: CloudFront (AWS) or the storefront proxy (local)
-    register(app, route_table())
     from api.import_events import register_import_trigger
+    from api.observability import observe
     from catalog_lambda.settings import get_settings
 
-    settings = get_settings()  # the process's settings, read once (requests read the same object)
+    settings = settings or get_settings()
+    app = StoreApp(app_name=APP_NAME)
+    app.api.cors = False  # one origin: CloudFront (AWS) or the storefront proxy (local)
+    register(app, route_table(), settings)
     register_import_trigger(app, settings)
     from api.order_events import register_expiry_schedule
 

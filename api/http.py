@@ -46,7 +46,7 @@ from api.auth import Principal, authenticate, forbidden, route_authorizer
 from api.errors import JSON_HEADERS, ApiError, error_response, internal_error, response_for
 from api.observability import logger, record_refusal
 from catalog_lambda.errors import ValidationError
-from catalog_lambda.settings import get_settings
+from catalog_lambda.settings import Settings, get_settings
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_JSON_DEPTH = 32
@@ -252,9 +252,9 @@ def _method_not_allowed(allowed: list[str]) -> Callable[..., Response]:
     return view
 
 
-def register(app: Chalice, routes: Sequence[RouteSpec]) -> None:
+def register(app: Chalice, routes: Sequence[RouteSpec], settings: Settings) -> None:
     """Put ``routes`` on ``app``: each wrapped as the module docstring says, plus 405 views."""
-    authorizer = route_authorizer()
+    authorizer = route_authorizer(settings)
     by_path: dict[str, list[RouteSpec]] = {}
     for spec in routes:
         by_path.setdefault(spec.path, []).append(spec)
