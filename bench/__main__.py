@@ -19,7 +19,7 @@ import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import bulk, calls, cold_start, http_latency
+from bench import bulk, calls, cold_start, http_latency, idle_cost
 from bench.counting import DynamoDBCalls
 from bench.env import PROJECT_DIR, emulator, use_fake_credentials
 
@@ -211,6 +211,7 @@ def render(args: argparse.Namespace, zipped: int, unzipped: int, top: list[str],
         "zero, the closer the ratio is to the request-count ratio's share of the time.",
         "",
     ]
+    lines += idle_cost.section()
     return "\n".join(lines)
 
 

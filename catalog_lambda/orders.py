@@ -68,7 +68,8 @@ from catalog_lambda.repositories.orders import (
     ReservationMoved,
     Transition,
     TransitionLost,
-    event_pk,
+    event_item,
+    new_order_item,
     order_id_for,
 )
 from catalog_lambda.settings import Settings
@@ -79,6 +80,8 @@ _ATTEMPTS = 4
 # A payment session closer than this to its end is not handed out again: a new one is opened.
 SESSION_REUSE_MARGIN_SECONDS = 60
 SWEEP_BATCH = 100
+# The scheduled function has 10 s: leave room for the last transaction and provider call.
+SWEEP_BUDGET_SECONDS = 6.0
 
 # What a webhook delivery did (the API layer turns these into metrics).
 OUTCOME_PAID = "paid"
@@ -267,13 +270,12 @@ class OrderService:
         ]
         subtotal = sum(int(line.unit_price_cents) * int(line.quantity) for line in order_lines)
         shipping = shipping_for(subtotal, self._settings)
-        return OrderModel(
-            f"O#{order_id}", "O", id=order_id, customer_id=customer_id, email=email, status=PENDING_PAYMENT,
+        return new_order_item(
+            order_id, stamp, customer_id=customer_id, email=email, status=PENDING_PAYMENT,
             lines=order_lines, subtotal_cents=subtotal, shipping_cents=shipping, total_cents=subtotal + shipping,
             currency=products[lines[0][0]].currency, shipping_address=AddressAttribute(**address),
             expires_at=_at(now + timedelta(seconds=self._settings.order_hold_seconds)),
-            refunded_cents=0, created_at=stamp, updated_at=stamp, idempotency_key=key, request_hash=digest,
-            created_key=f"{stamp}#{order_id}", all_pk="ORDERS",
+            refunded_cents=0, updated_at=stamp, idempotency_key=key, request_hash=digest,
         )
 
     @staticmethod
@@ -339,16 +341,8 @@ class OrderService:
             opened = int(order.payment_sessions or 0)
             session = self._provider().create_session(self._session_request(order, opened + 1, now))
             try:
-                self._orders.update(
-                    order,
-                    {"payment_session_id": session.session_id, "payment_session_url": session.url,
-                     "payment_session_expires_at": _at(datetime.fromtimestamp(session.expires_at, UTC)),
-                     "payment_sessions": opened + 1},
-                    condition=((OrderModel.status == PENDING_PAYMENT)
-                               & (OrderModel.payment_sessions.does_not_exist()
-                                  | (OrderModel.payment_sessions == opened))),
-                    now=_at(now),
-                )
+                self._orders.save_session(order, session.session_id, session.url,
+                                          _at(datetime.fromtimestamp(session.expires_at, UTC)), opened, _at(now))
             except TransitionLost:
                 continue  # another request opened one, or the order moved on: look again
             return self._session_view(order)
@@ -413,8 +407,7 @@ class OrderService:
             return WebhookResult(OUTCOME_DUPLICATE, event.order_id)
 
     def _event_item(self, event: Any, order_id: str | None, outcome: str) -> PaymentEventModel:
-        return PaymentEventModel(event_pk(event.event_id), "EVT", type=event.type, order_id=order_id,
-                                 outcome=outcome, received_at=now_rfc3339())
+        return event_item(event.event_id, event.type, order_id, outcome, now_rfc3339())
 
     def _session_completed(self, event: Any, order: OrderModel) -> WebhookResult:
         if event.text("payment_status") != "paid":
@@ -470,10 +463,7 @@ class OrderService:
         session_id = event.text("id")
         if order.status == PENDING_PAYMENT and session_id and order.payment_session_id == session_id:
             try:
-                self._orders.update(order, {"payment_session_id": None, "payment_session_url": None,
-                                            "payment_session_expires_at": None},
-                                    condition=OrderModel.payment_session_id == session_id, event=item,
-                                    now=_at(self._clock()))
+                self._orders.forget_session(order, session_id, item, _at(self._clock()))
                 return WebhookResult(OUTCOME_SESSION_EXPIRED, order.id)
             except TransitionLost:
                 pass  # a newer session replaced it: nothing to forget
@@ -487,9 +477,8 @@ class OrderService:
         item = self._event_item(event, order.id, OUTCOME_REFUND_RECORDED)
         if refunded > already and event.text("currency").upper() == order.currency:
             try:
-                self._orders.update(order, {"refunded_cents": min(refunded, int(order.total_cents))},
-                                    condition=OrderModel.refunded_cents == already, event=item,
-                                    now=_at(self._clock()))
+                self._orders.set_refunded(order, min(refunded, int(order.total_cents)), already, item,
+                                          _at(self._clock()))
                 return WebhookResult(OUTCOME_REFUND_RECORDED, order.id)
             except TransitionLost:
                 raise ConflictError("the order changed while the refund was recorded; retry") from None
@@ -504,6 +493,8 @@ class OrderService:
             try:
                 if order.status == PENDING_PAYMENT:
                     self._release(order, CANCELLED, PENDING_PAYMENT)
+                    if order.payment_session_id:
+                        self._close_session(order.payment_session_id)
                     return Cancelled(order_dict(order), 0)
                 if order.status == PAID:
                     total = int(order.total_cents)
@@ -519,13 +510,12 @@ class OrderService:
                                   [{"field": "status", "issue": order.status}])
         raise ConflictError("the order changed while it was cancelled; retry")
 
-    def _release(self, order: OrderModel, to: str, expect: str, sets: dict[str, Any] | None = None,
-                 condition: Any = None) -> None:
+    def _release(self, order: OrderModel, to: str, expect: str, sets: dict[str, Any] | None = None) -> None:
         """Move the order to ``to`` and give its stock back, in one transaction."""
         existing = self._orders.existing_products(line.product_id for line in order.lines)
         self._orders.transition(order, Transition(
             to=to, expect=expect, now=_at(self._clock()), sets=sets or {}, release_lines=True,
-            leaves_pending=expect == PENDING_PAYMENT, condition=condition), existing_products=existing)
+            leaves_pending=expect == PENDING_PAYMENT), existing_products=existing)
 
     def _settle_refund(self, order: OrderModel) -> int:
         """Refund what a cancelled paid order is owed (idempotent at the provider), then record it."""
@@ -536,9 +526,7 @@ class OrderService:
                                                        order_id=order.id,
                                                        idempotency_key=f"refund-{order.payment_intent}"))
         try:
-            self._orders.update(order, {"refund_due_cents": 0,
-                                        "refunded_cents": int(order.refunded_cents or 0) + refund.amount_cents},
-                                condition=OrderModel.refund_due_cents == due, now=_at(self._clock()))
+            self._orders.settle_refund(order, due, refund.amount_cents, _at(self._clock()))
         except TransitionLost:
             return 0  # a concurrent cancel recorded the same refund
         return refund.amount_cents
@@ -567,22 +555,29 @@ class OrderService:
 
     # -- expiry ----------------------------------------------------------------------
 
-    def expire_due(self, max_orders: int = 1000) -> list[str]:
+    def expire_due(self, max_orders: int = 1000, budget_seconds: float = SWEEP_BUDGET_SECONDS) -> list[str]:
         """Expire unpaid orders whose hold has ended, returning their stock once each.
 
         Reads the sparse ``by_due`` index (never a Scan). The index lags the table, so an
         order it lists may have been paid meanwhile: the transition's condition
         (still ``pending_payment``, hold ended) decides, and the loser changes nothing.
+        Stops after ``budget_seconds`` (within the function's timeout): the next run,
+        a minute later, carries on with what is left.
         """
+        import time
+
+        stop_at = time.monotonic() + budget_seconds
         expired: list[str] = []
         seen: set[str] = set()
-        while len(seen) < max_orders:
+        while len(seen) < max_orders and time.monotonic() < stop_at:
             now = self._clock()
             batch = [o for o in self._orders.due(_at(now), SWEEP_BATCH) if o.id not in seen]
             if not batch:
                 break
             existing = self._orders.existing_products({line.product_id for o in batch for line in o.lines})
             for order in batch:
+                if time.monotonic() >= stop_at:
+                    break
                 seen.add(order.id)
                 if self._expire_one(order, existing, _at(now)):
                     expired.append(order.id)
@@ -593,7 +588,7 @@ class OrderService:
             try:
                 self._orders.transition(order, Transition(
                     to=EXPIRED, expect=PENDING_PAYMENT, now=now, release_lines=True, leaves_pending=True,
-                    condition=OrderModel.expires_at <= now), existing_products=existing)
+                    due_by=now), existing_products=existing)
             except TransitionLost:
                 return False  # paid or cancelled first
             except ReservationMoved:

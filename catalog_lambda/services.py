@@ -32,6 +32,16 @@ def cursor_key(settings: Settings) -> bytes:
     raise SettingsError("set CURSOR_SIGNING_KEY or CURSOR_SECRET_NAME")
 
 
+def secret_string(name: str, max_age: int = 300) -> str:
+    """A Secrets Manager string secret through the shared, caching reader (the origin-verify secret)."""
+    value = _secrets().get(name, max_age=max_age)
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, str):
+        return value
+    raise SettingsError(f"the secret {name!r} holds no string")
+
+
 @lru_cache(maxsize=1)
 def _secrets() -> SecretsProvider:
     """Powertools' Secrets Manager reader (cached values), on the process's one botocore session."""

@@ -146,7 +146,7 @@ def test_shopper_checks_out_pays_and_admin_ships_with_emails(
     page.get_by_role("link", name="Check out").click()
     wait_ready(page, "checkout")
     page.get_by_role("button", name="Place order").click()
-    expect(page.locator(".checkout-form .form-error")).to_contain_text("Full name is required")
+    expect(page.locator(".checkout-form .form-error")).to_contain_text("Full name: required")
     expect(page.get_by_label("City", exact=True)).to_have_attribute("aria-invalid", "true")
     shot("checkout-missing-address")
 
@@ -197,7 +197,7 @@ def test_shopper_checks_out_pays_and_admin_ships_with_emails(
     row.get_by_role("link", name=f"Order {short}").click()
     wait_ready(page, "admin-orders")
     page.get_by_role("button", name="Ship").click()
-    expect(page.locator(".ship-form .form-error")).to_contain_text("carrier")
+    expect(page.locator(".ship-form .form-error")).to_contain_text("Carrier: required")
     page.get_by_label("Carrier").fill("Royal Mail")
     page.get_by_label("Tracking number").fill("RM123456789GB")
     page.get_by_role("button", name="Ship").click()
@@ -209,6 +209,15 @@ def test_shopper_checks_out_pays_and_admin_ships_with_emails(
     notices = _emails(local_stack, SHOPPER[0], f"Order {short} has shipped")
     assert len(notices) == 1
     assert "Tracking number: RM123456789GB" in notices[0]["text"] and "Royal Mail" in notices[0]["text"]
+
+    # The shopper sees the same status word and the tracking number.
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, site, *SHOPPER, next_hash=f"#/orders/{order_id}")
+    wait_ready(page, "orders")
+    expect(page.locator("#order-status")).to_have_text("Shipped")
+    expect(page.locator("#tracking")).to_contain_text("Royal Mail, tracking number RM123456789GB")
+    expect(page.get_by_role("button", name=re.compile("^Cancel"))).to_have_count(0)
+    shot("shopper-shipped")
 
 
 def test_declined_payment_stays_pending_then_a_retry_pays(

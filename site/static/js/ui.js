@@ -1,7 +1,7 @@
 // What every view shares: the page frame, announcements, error display, form fields,
 // the sign-in and admin gates, and navigation.
 
-import { ApiError, describeError } from "./api.js";
+import { ApiError, describeDetail, describeError } from "./api.js";
 import { auth } from "./auth.js";
 import { cart } from "./cart.js";
 import { add, clear, formatMoney, h } from "./dom.js";
@@ -50,13 +50,20 @@ export function formError(form, error) {
     slot.textContent = "";
     return;
   }
-  slot.textContent = describeError(error);
-  if (error instanceof ApiError) {
-    for (const detail of error.details) {
-      const field = detail && detail.field && form.querySelector(`[name="${CSS.escape(detail.field)}"]`);
-      if (field) field.setAttribute("aria-invalid", "true");
-    }
+  if (!(error instanceof ApiError)) {
+    slot.textContent = describeError(error);
+    return;
   }
+  // Details about this form's fields are named by their labels ("City: required"),
+  // never by the API's field names.
+  const named = error.details.map((detail) => {
+    const field = detail && detail.field && form.querySelector(`[name="${CSS.escape(detail.field)}"]`);
+    if (!field) return describeDetail(detail);
+    field.setAttribute("aria-invalid", "true");
+    const label = field.id && form.querySelector(`label[for="${CSS.escape(field.id)}"]`);
+    return label ? `${label.textContent}: ${detail.issue}` : describeDetail(detail);
+  }).filter(Boolean);
+  slot.textContent = named.length ? `${error.message} (${named.join("; ")})` : error.message;
 }
 
 // Called by the router on every navigation: keep a message that led here ("Signed in
@@ -167,16 +174,16 @@ export function addressBlock(address, countryName) {
 // The order's lines with subtotal, shipping and total, as the API priced them.
 export function orderTable(order) {
   const money = (cents) => formatMoney(cents, order.currency);
-  const row = (label, value, id) => h("tr", {}, h("th", { scope: "row", colspan: "3" }, label),
-    h("td", { id }, value));
+  const row = (label, value, id) => h("tr", {}, h("th", { scope: "row", colspan: "2" }, label),
+    h("td", { id, class: "amount" }, value));
   return h("div", { class: "table-wrap" }, h("table", { class: "cart-table order-table" },
     h("caption", { class: "visually-hidden" }, "Order lines and totals"),
     h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Product"), h("th", { scope: "col" }, "Quantity"),
-      h("th", { scope: "col" }, "Unit price"), h("th", { scope: "col" }, "Amount"))),
+      h("th", { scope: "col", class: "amount" }, "Amount"))),
     h("tbody", {}, order.lines.map((l) => h("tr", {},
-      h("th", { scope: "row" }, h("a", { href: `#/product/${encodeURIComponent(l.product_id)}` }, l.name)),
-      h("td", {}, String(l.quantity)), h("td", {}, money(l.unit_price_cents)),
-      h("td", {}, money(l.unit_price_cents * l.quantity))))),
+      h("th", { scope: "row" }, h("a", { href: `#/product/${encodeURIComponent(l.product_id)}` }, l.name),
+        h("span", { class: "unit-price" }, `${money(l.unit_price_cents)} each`)),
+      h("td", {}, String(l.quantity)), h("td", { class: "amount" }, money(l.unit_price_cents * l.quantity))))),
     h("tfoot", {},
       row("Subtotal", money(order.subtotal_cents), "order-subtotal"),
       row("Shipping", order.shipping_cents ? money(order.shipping_cents) : "Free", "order-shipping"),

@@ -114,7 +114,7 @@ function shipSection(ctx, order, onDone) {
     formError(form, null);
     const body = { carrier: form.carrier.value.trim(), tracking_number: form.tracking_number.value.trim() };
     const missing = Object.entries(body).filter(([, v]) => !v)
-      .map(([k]) => ({ field: k, issue: `${k === "carrier" ? "Carrier" : "Tracking number"} is required` }));
+      .map(([k]) => ({ field: k, issue: "required" }));
     if (missing.length) {
       formError(form, new ApiError(400, "validation_error", "Enter the carrier and the tracking number.", missing));
       return;

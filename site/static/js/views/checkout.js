@@ -55,10 +55,10 @@ function addressFieldset(saved) {
 function readAddress(form) {
   const address = {};
   const missing = [];
-  for (const [name, label, required] of [...ADDRESS_FIELDS, ["country", "Country", true]]) {
+  for (const [name, , required] of [...ADDRESS_FIELDS, ["country", "Country", true]]) {
     const value = form.elements.namedItem(`shipping_address.${name}`).value.trim();
     if (value) address[name] = value;
-    else if (required) missing.push({ field: `shipping_address.${name}`, issue: `${label} is required` });
+    else if (required) missing.push({ field: `shipping_address.${name}`, issue: "required" });
   }
   return { address, missing };
 }
