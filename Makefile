@@ -86,10 +86,12 @@ package: $(STAMP)
 	$(PY) -m infra.package --stage $(STAGE) --out $(OUT)
 
 # --- delivery (README: Deployment). Each honours AWS_ENDPOINT_URL and prints what it changed.
-# STACK: stack names for deploy-infra/diff-infra (default: all); CFN_ROLE_ARN: CloudFormation's
+# STACK: stack names for deploy-infra/diff-infra (default: all); PARAMETERS: "K=V ..." template
+# parameters (e.g. AlarmEmail=ops@example.com); CFN_ROLE_ARN: CloudFormation's
 # service role; IMAGE: deploy-server deploys this image instead of building; BUILD=0: never build,
 # deploy the image pushed for this commit; WAIT=1: wait until the ECS service is stable.
 STACK ?=
+PARAMETERS ?=
 CFN_ROLE_ARN ?=
 IMAGE ?=
 BUILD ?= 1
@@ -99,10 +101,10 @@ deploy: $(STAMP)
 	$(PY) -m infra.delivery app --stage $(STAGE)
 
 deploy-infra: $(STAMP)
-	$(PY) -m infra deploy --stage $(STAGE) $(foreach s,$(STACK),--stack $(s)) $(if $(CFN_ROLE_ARN),--role-arn $(CFN_ROLE_ARN))
+	$(PY) -m infra deploy --stage $(STAGE) $(foreach s,$(STACK),--stack $(s)) $(foreach p,$(PARAMETERS),--parameter $(p)) $(if $(CFN_ROLE_ARN),--role-arn $(CFN_ROLE_ARN))
 
 diff-infra: $(STAMP)
-	$(PY) -m infra diff --stage $(STAGE) $(foreach s,$(STACK),--stack $(s)) $(if $(CFN_ROLE_ARN),--role-arn $(CFN_ROLE_ARN))
+	$(PY) -m infra diff --stage $(STAGE) $(foreach s,$(STACK),--stack $(s)) $(foreach p,$(PARAMETERS),--parameter $(p)) $(if $(CFN_ROLE_ARN),--role-arn $(CFN_ROLE_ARN))
 
 deploy-site: $(STAMP)
 	$(PY) -m infra.delivery site --stage $(STAGE)

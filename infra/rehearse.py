@@ -228,14 +228,19 @@ def check_site(rehearsal: Rehearsal) -> str:
     return f"{len(keys)} objects in s3://{bucket}"
 
 
-def steps() -> list[Step]:
+ALARM_EMAIL_PARAMETER = 'PARAMETERS="AlarmEmail=alarms@example.com"'
+
+
+def steps(stage: str = DOCUMENTED_STAGE) -> list[Step]:
+    """The stage's bootstrap: without the container path (``StageConfig.container_path``) the
+    stage has no network or container stack, so those steps are not its own."""
+    from infra.config import stage_config
+
+    container_path = stage_config(stage).container_path
     image_stand_in = ("container image build and push: the emulator has no image registry, so the image's "
                       "manifest is put into ECR through its API and the step runs with BUILD=0")
-    return [
-        Step("1", "say which GitHub repository may deploy (infra/config.py)", "", check=check_repository),
-        Step("2", "the stacks the app needs",
-             'make deploy-infra STAGE={stage} STACK="secrets network data auth ci"',
-             check=check_stacks("secrets", "network", "data", "auth", "ci")),
+    app_stacks = ("secrets", "network", "data", "auth", "ci") if container_path else ("secrets", "data", "auth", "ci")
+    container_steps = [
         Step("3.1", "the container stack, with no tasks before the first image",
              f"{VENV_PYTHON} -m infra deploy --stage {{stage}} --stack container --parameter Bootstrap=true",
              check=check_stacks("container")),
@@ -244,8 +249,15 @@ def steps() -> list[Step]:
         Step("3.3", "the stack and the service agree on the image",
              f"{VENV_PYTHON} -m infra deploy --stage {{stage}} --stack container --parameter ImageTag={{head}}",
              check=check_stacks("container")),
+    ]
+    return [
+        Step("1", "say which GitHub repository may deploy (infra/config.py)", "", check=check_repository),
+        Step("2", "the stacks the app needs",
+             f'make deploy-infra STAGE={{stage}} STACK="{" ".join(app_stacks)}"', check=check_stacks(*app_stacks)),
+        *(container_steps if container_path else []),
         Step("4", "the API's first deploy", "make deploy STAGE={stage}", check=check_one_api),
-        Step("5", "the edge and the alarms", 'make deploy-infra STAGE={stage} STACK="edge-global edge observability"',
+        Step("5", "the edge and the alarms",
+             f'make deploy-infra STAGE={{stage}} STACK="edge-global edge observability" {ALARM_EMAIL_PARAMETER}',
              check=check_stacks("edge-global", "edge", "observability")),
         Step("6", "the storefront", "make deploy-site STAGE={stage}", check=check_site),
         Step("7", "the role ARNs for GitHub's repository variables", "",
@@ -341,7 +353,7 @@ def rehearse(stage: str, out_dir: Path = OUT_DIR, out: Callable[[str], None] = p
         f"{stage} against a fresh emulator on http://127.0.0.1:{port}")
     emulator = start_emulator(port, record, out_dir / "emulator.log")
     rehearsal = Rehearsal(stage, f"http://127.0.0.1:{port}", record, out_dir)
-    all_steps = steps()
+    all_steps = steps(stage)
     try:
         for step in all_steps:
             outcome = rehearsal.run(step)
