@@ -91,6 +91,12 @@ def build(cfg: StageConfig) -> Template:
     zone = template.add_parameter(Parameter(
         "HostedZoneId", Type="String", Default=cfg.hosted_zone_id, Description="Hosted zone of DomainName",
     ))
+    # A parameter, not an import: adding a domain changes it, and an import would block that update.
+    pages_origin = template.add_parameter(Parameter(
+        "PagesOriginDomain", Type="String", MinLength=1,
+        Description="Where CloudFront reaches the container stack's ALB: its output OriginDomainName "
+                    "(python -m infra deploy reads it)",
+    ))
     template.add_condition("HasDomain", And(Not(Equals(Ref(domain), "")), Not(Equals(Ref(certificate), ""))))
     template.add_condition("HasZone", And(Condition("HasDomain"), Not(Equals(Ref(zone), ""))))
     template.add_condition("HttpsOrigin", And(Not(Equals(Ref(domain), "")), Not(Equals(Ref(zone), ""))))
@@ -201,7 +207,7 @@ def build(cfg: StageConfig) -> Template:
                         OriginProtocolPolicy="https-only", OriginSSLProtocols=["TLSv1.2"]),
                 ),
                 cloudfront.Origin(
-                    Id="pages", DomainName=import_value(cfg, "alb-origin-domain"),
+                    Id="pages", DomainName=Ref(pages_origin),
                     # Same condition as the container stack's listener: HTTPS with a domain.
                     CustomOriginConfig=If(
                         "HttpsOrigin",

@@ -17,7 +17,7 @@ from typing import Any
 from troposphere import Equals, Not, Parameter, Ref, Sub, Template, cloudwatch, sns
 
 from infra.config import API_STAGE_NAME, APP, TABLES, StageConfig, lambda_function_prefix, table_name
-from infra.stacks.common import import_value, new_template, output, tags
+from infra.stacks.common import new_template, output, tags
 
 PERIOD = 300
 
@@ -121,6 +121,12 @@ def build(cfg: StageConfig) -> Template:
         "AlarmEmail", Type="String", Default=cfg.alarm_email, Description="Email that receives alarms (optional)",
     ))
     template.add_condition("HasEmail", Not(Equals(Ref(email), "")))
+    # A parameter, not an import, so the container stack may replace its ALB.
+    alb_name = template.add_parameter(Parameter(
+        "LoadBalancerFullName", Type="String", MinLength=1,
+        Description="The container stack's output LoadBalancerFullName, for the ALB's metrics "
+                    "(python -m infra deploy reads it)",
+    ))
 
     topic = template.add_resource(sns.Topic(
         "AlarmTopic", TopicName=f"{cfg.prefix}-alarms", KmsMasterKeyId="alias/aws/sns", Tags=tags(cfg),
@@ -131,7 +137,7 @@ def build(cfg: StageConfig) -> Template:
 
     api = {"ApiName": APP, "Stage": API_STAGE_NAME}
     function = {"FunctionName": lambda_function_prefix(cfg.stage)}
-    alb = {"LoadBalancer": import_value(cfg, "alb-full-name")}
+    alb = {"LoadBalancer": Ref(alb_name)}
     alarms = [
         _alarm("Api5xx", cfg, topic, description="API Gateway answered 5xx more than 5 times in 5 minutes",
                namespace="AWS/ApiGateway", metric="5XXError", dimensions=api, threshold=5),
@@ -153,7 +159,7 @@ def build(cfg: StageConfig) -> Template:
 
     template.add_resource(cloudwatch.Dashboard(
         "Dashboard", DashboardName=f"{cfg.prefix}-overview",
-        DashboardBody=Sub(dashboard_body(cfg), AlbFullName=import_value(cfg, "alb-full-name")),
+        DashboardBody=Sub(dashboard_body(cfg), AlbFullName=Ref(alb_name)),
     ))
     output(template, "AlarmTopicArn", Ref(topic), "SNS topic every alarm notifies")
     return template

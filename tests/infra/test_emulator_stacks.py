@@ -252,7 +252,8 @@ def created_stacks(emulator_url: str, monkeypatch_module: pytest.MonkeyPatch) ->
         _stand_in_stack(cfn, stage)
         # Deployer.plan fills parameters exactly as a deploy would (prefix list looked up in the emulator).
         deployer = Deployer(stage_config(stage))
-        for plan in deployer.plan(MOTO_STACKS):
+        for name in MOTO_STACKS:  # planned in turn, as a deploy does: observability reads container's outputs
+            (plan,) = deployer.plan([name])
             cfn.create_stack(
                 StackName=plan.stack_name, TemplateBody=plan.body, Capabilities=["CAPABILITY_NAMED_IAM"],
                 Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in plan.parameters.items()],
