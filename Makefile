@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 STAGE ?= dev
 OUT ?= dist
 
-.PHONY: dev check test tools synth-infra lint-infra token outbox import package deploy deploy-infra diff-infra deploy-site deploy-server lint typecheck unit functional integration e2e chromium soak bench clean help
+.PHONY: dev check test tools synth-infra lint-infra token outbox import package deploy deploy-infra diff-infra deploy-site deploy-server rehearse lint typecheck unit functional integration e2e chromium soak bench clean help
 
 help:
 	@echo "make dev                 start the whole local stack (emulator, API, storefront, container)"
@@ -24,6 +24,7 @@ help:
 	@echo "make deploy-infra STAGE=prod [STACK=auth]   the CloudFormation stacks (python -m infra deploy)"
 	@echo "make deploy-site STAGE=prod        site/static to its bucket, config.json, CloudFront invalidation"
 	@echo "make deploy-server STAGE=prod [IMAGE=uri:tag]   image build+push (Docker), roll the ECS service"
+	@echo "make rehearse [STAGE=dev]          the documented bootstrap + code and site deploys, on a fresh emulator"
 	@echo "make synth-infra STAGE=prod OUT=dist   CloudFormation templates -> OUT/infra/STAGE"
 	@echo "make lint-infra          cfn-lint + checkov over every stage's templates"
 	@echo "make lint                ruff + mypy"
@@ -105,6 +106,10 @@ diff-infra: $(STAMP)
 
 deploy-site: $(STAMP)
 	$(PY) -m infra.delivery site --stage $(STAGE)
+
+# The documented bootstrap, then a code and a site deploy, against a fresh emulator (docs/deploy.md).
+rehearse: $(STAMP)
+	$(PY) -m infra.rehearse --stage $(STAGE)
 
 deploy-server: $(STAMP)
 	$(PY) -m infra.delivery server --stage $(STAGE) $(if $(IMAGE),--image $(IMAGE)) $(if $(filter 0,$(BUILD)),--no-build) $(if $(WAIT),--wait)

@@ -45,7 +45,7 @@ class StoreApp(Chalice):
 
 def create_app() -> Chalice:
     # Importing the route modules fills the route table.
-    from api import catalog_routes, image_routes, openapi_routes, order_routes  # noqa: F401
+    from api import catalog_routes, image_routes, openapi_routes, order_routes, payment_routes  # noqa: F401
     from api.errors import normalize_chalice_error
     from api.http import register
     from api.observability import observe
@@ -57,10 +57,18 @@ def create_app() -> Chalice:
     from catalog_lambda.settings import Settings
 
     register_import_trigger(app, Settings.from_env())  # uncached: requests read settings later
+    from api.order_events import register_expiry_schedule
+
+    register_expiry_schedule(app)
 
     @app.middleware("http")
     def contract_errors(event: Request, get_response: Callable[[Request], Response]) -> Response:
         return observe(event, lambda request: normalize_chalice_error(get_response(request)))
+
+    # Inside contract_errors (registered later), so refusals are logged like any answer.
+    from api.origin import refuse_direct_requests
+
+    app.register_middleware(refuse_direct_requests(Settings.from_env()), "http")
 
     return app
 

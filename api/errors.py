@@ -31,6 +31,7 @@ _STATUS_BY_DOMAIN_ERROR: list[tuple[type[domain.DomainError], int]] = [
     (domain.RequestInProgressError, 409),
     (domain.ConflictError, 409),
     (domain.PreconditionFailedError, 412),
+    (domain.PaymentDeclinedError, 402),
     (domain.IdempotencyConflictError, 422),
     (domain.UnavailableError, 503),
 ]

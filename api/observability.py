@@ -38,6 +38,10 @@ ORDERS_PLACED = "OrdersPlaced"
 OUT_OF_STOCK_REFUSALS = "OutOfStockRefusals"
 AUTH_FAILURES = "AuthFailures"
 AUTHZ_FAILURES = "AuthorizationFailures"
+ORDERS_PAID = "OrdersPaid"
+ORDERS_EXPIRED = "OrdersExpired"
+PAYMENT_MISMATCHES = "PaymentMismatches"
+REFUNDS = "Refunds"
 
 CORRELATION_HEADER = "X-Correlation-Id"
 
@@ -70,6 +74,26 @@ def count(name: str, value: int = 1) -> None:
 def order_placed() -> None:
     """A new order was stored (call once per order, not on an idempotent replay)."""
     count(ORDERS_PLACED)
+
+
+def orders_expired(number: int) -> None:
+    count(ORDERS_EXPIRED, number)
+
+
+def refunds_made(number: int = 1) -> None:
+    count(REFUNDS, number)
+
+
+def count_payment_outcome(outcome: str, refunded_cents: int) -> None:
+    """Metrics for one webhook delivery, from what the order service says it did."""
+    from catalog_lambda.orders import OUTCOME_MISMATCH, OUTCOME_PAID
+
+    if outcome == OUTCOME_PAID:
+        count(ORDERS_PAID)
+    elif outcome == OUTCOME_MISMATCH:
+        count(PAYMENT_MISMATCHES)
+    if refunded_cents:
+        refunds_made()
 
 
 def out_of_stock_refused() -> None:

@@ -92,14 +92,50 @@ class OrderLine(_Out):
     unit_price_cents: Annotated[int, Field(ge=0)]
 
 
+class Address(_Out):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    line1: Annotated[str, Field(min_length=1, max_length=200)]
+    line2: Annotated[str, Field(max_length=200)] | None
+    city: Annotated[str, Field(min_length=1, max_length=100)]
+    region: Annotated[str, Field(max_length=100)] | None
+    postal_code: Annotated[str, Field(min_length=1, max_length=20)]
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="an assigned ISO 3166-1 alpha-2 code")]
+
+
+class ShipmentOut(_Out):
+    carrier: str
+    tracking_number: str
+
+
 class Order(_Out):
     id: str
     customer_id: str
-    status: Literal["placed", "cancelled"]
+    email: str
+    status: Literal["pending_payment", "paid", "shipped", "cancelled", "expired"]
     lines: Annotated[list[OrderLine], Field(min_length=1)]
+    subtotal_cents: Annotated[int, Field(ge=0)]
+    shipping_cents: Annotated[int, Field(ge=0)]
     total_cents: Annotated[int, Field(ge=0)]
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    shipping_address: Address | None
+    expires_at: Timestamp | None
+    paid_at: Timestamp | None
+    shipped_at: Timestamp | None
+    shipment: ShipmentOut | None
+    refunded_cents: Annotated[int, Field(ge=0)]
     created_at: Timestamp
+    updated_at: Timestamp
+
+
+class PaymentSession(_Out):
+    url: Annotated[str, Field(description="the provider's hosted payment page")]
+    session_id: str
+    expires_at: Timestamp
+
+
+class WebhookAck(_Out):
+    received: Literal[True]
+    outcome: str
 
 
 class OrderPage(_Out):
@@ -120,11 +156,11 @@ class Error(_Out):
 
 
 RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
-    Product, ProductPage, Category, CategoryList, StockLevel, Health, Order, OrderPage, Error,
-    ImageUpload,
+    Product, ProductPage, Category, CategoryList, StockLevel, Health, Order, OrderPage, PaymentSession, WebhookAck,
+    Error, ImageUpload,
 )
 REQUEST_MODELS: tuple[type[BaseModel], ...] = (
-    schemas.ProductCreate, schemas.ProductReplace, schemas.StockChange, schemas.OrderCreate,
+    schemas.ProductCreate, schemas.ProductReplace, schemas.StockChange, schemas.OrderCreate, schemas.Shipment,
     schemas.ImageUploadRequest,
 )
 
@@ -202,37 +238,57 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/categories"): Operation("List categories with exact product counts", response=CategoryList,
                                       errors=(503,)),
     ("POST", "/orders"): Operation(
-        "Place an order: every line reserves stock, or none does", ok=201, response=Order,
-        body=schemas.OrderCreate, errors=(400, 404, 409, 413, 415, 422, 503),
+        "Place an order awaiting payment: every line reserves stock until expires_at, or none does",
+        ok=201, response=Order, body=schemas.OrderCreate, errors=(400, 404, 409, 413, 415, 422, 503),
         parameters=(_header("Idempotency-Key", "retries with the same key place the order once", required=True,
                             minLength=1, maxLength=128, pattern=r"^[A-Za-z0-9_.:-]+$"),),
         response_headers={"Location": "the order's URL"},
     ),
     ("GET", "/orders"): Operation(
-        "List the caller's orders (or, for an admin with scope=all, everyone's), newest first",
+        "List the caller's orders (or, for an admin with scope=all, everyone's, optionally in one status), "
+        "newest first",
         response=OrderPage, errors=(400, 503),
         parameters=(
             {"name": "scope", "in": "query", "required": False, "schema": {"type": "string", "enum": ["mine", "all"]},
              "description": "'all' lists every customer's orders (admin only)"},
+            {"name": "status", "in": "query", "required": False,
+             "schema": {"type": "string", "enum": ["pending_payment", "paid", "shipped", "cancelled", "expired"]},
+             "description": "only orders in this status (with scope=all)"},
             _LIMIT, _CURSOR,
         ),
     ),
     ("GET", "/orders/{order_id}"): Operation("Get one of the caller's orders", response=Order, errors=(404, 503)),
+    ("POST", "/orders/{order_id}/pay"): Operation(
+        "Open (or reopen) the provider's hosted payment page for this order's total", response=PaymentSession,
+        errors=(402, 404, 409, 503),
+    ),
     ("POST", "/orders/{order_id}/cancel"): Operation(
-        "Cancel an order; its stock is returned exactly once", response=Order, errors=(404, 409, 503),
+        "Cancel an order awaiting payment, or a paid one with a full refund; its stock is returned exactly once",
+        response=Order, errors=(404, 409, 503),
+    ),
+    ("POST", "/orders/{order_id}/ship"): Operation(
+        "Ship a paid order with its carrier and tracking number (admin)", response=Order, body=schemas.Shipment,
+        errors=(400, 404, 409, 413, 415, 503),
+    ),
+    ("POST", "/payments/webhook"): Operation(
+        "The payment provider's events (Stripe's format); a replayed event changes nothing",
+        response=WebhookAck, errors=(400, 413, 415, 503),
+        parameters=(_header("Stripe-Signature", "t=<unix seconds>,v1=<hex HMAC-SHA256 of '<t>.<body>'>",
+                            required=True),),
     ),
 }
 
 _REASONS = {
-    400: "validation_error: the request is malformed or breaks the contract's limits",
+    400: "validation_error (or invalid_signature): the request is malformed or breaks the contract's limits",
     401: "unauthorized: no token, or a token that is not valid",
     403: "forbidden: the caller may not do this",
     404: "not_found",
     405: "method_not_allowed",
-    409: "conflict or out_of_stock",
+    409: "conflict, out_of_stock or too_many_pending_orders",
     412: "precondition_failed: the If-Match ETag is stale",
     413: "payload_too_large: the body is over 256 KiB",
     415: "unsupported_media_type: send application/json",
+    402: "payment_declined: the payment provider refused",
     422: "idempotency_key_reused: the key was used with a different body",
     503: "unavailable: the database is busy; retry after Retry-After seconds",
 }

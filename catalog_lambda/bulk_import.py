@@ -39,7 +39,7 @@ from typing import Any
 from catalog_lambda.clock import new_id
 from catalog_lambda.dynamo import TransactionFailed
 from catalog_lambda.errors import DomainError, UnavailableError, ValidationError
-from catalog_lambda.repositories.plans import WritePlan, commit, pack
+from catalog_lambda.repositories.plans import TokensNotWrittenError, WritePlan, commit, pack
 from catalog_lambda.repositories.products import ProductRepository, create_plan, replace_plan, unchanged
 from catalog_lambda.settings import Settings
 
@@ -240,10 +240,7 @@ class BulkImporter:
         tally = _Tally()
         pending = rows
         for attempt in range(CHUNK_RETRIES):
-            try:
-                pending = self._write(pending, tally)
-            except UnavailableError:
-                pass  # transactions kept colliding with other writers: back off, try again
+            pending = self._write(pending, tally)
             if not pending:
                 return tally
             time.sleep(random.uniform(0, 0.05 * 2**attempt))
@@ -274,7 +271,11 @@ class BulkImporter:
         for group in pack([plan for _, _, plan in planned]):
             try:
                 commit(self._settings, group)
-            except TransactionFailed:
+            except TokensNotWrittenError:
+                raise  # committed: reading again would find these rows unchanged, tokens missing
+            except (TransactionFailed, UnavailableError):
+                # A race lost, or transactions that kept colliding with other writers:
+                # what is left is read and planned again.
                 return raced + [row for row, _, _ in planned[done:]]
             for _row, created, _plan in planned[done:done + len(group)]:
                 if created:

@@ -66,3 +66,25 @@ class UnavailableError(DomainError):
     def __init__(self, message: str, retry_after: int = 1, details: list[Any] | None = None) -> None:
         super().__init__(message, details)
         self.retry_after = retry_after
+
+
+class TooManyPendingOrdersError(ConflictError):
+    """The customer already holds MAX_PENDING_ORDERS unpaid orders."""
+
+    code = "too_many_pending_orders"
+
+
+class OrderStateError(ConflictError):
+    """The order's state does not allow this transition."""
+
+
+class InvalidSignatureError(ValidationError):
+    """A payment webhook whose signature (or its timestamp) does not check out."""
+
+    code = "invalid_signature"
+
+
+class PaymentDeclinedError(DomainError):
+    """The payment provider refused the operation for a reason the caller must fix."""
+
+    code = "payment_declined"

@@ -121,6 +121,22 @@ class CategoryModel(_ProductsTable):
 
 
 # --- orders table -------------------------------------------------------------------
+#
+# =================  ==============================  ===========  ===========================================
+# item               pk                              sk           purpose
+# =================  ==============================  ===========  ===========================================
+# order              ``O#<id>``                      ``O``        the order; its id derives from (customer,
+#                                                                 Idempotency-Key), so it is its own guard
+# pending counter    ``C#<customer>``                ``PENDING``  unpaid orders held (MAX_PENDING_ORDERS)
+# payment event      ``EVT#<provider event id>``     ``EVT``      a webhook event already handled
+# =================  ==============================  ===========  ===========================================
+#
+# Order GSIs: ``by_customer`` (customer_id, created_key), ``by_time`` (all_pk,
+# created_key), ``by_status`` (status, created_key) for the admin's status filter, and
+# the sparse ``by_due`` (due_pk, expires_at) that holds only ``pending_payment`` orders,
+# read by the expiry sweep.
+
+DUE_PK = "DUE"
 
 
 class OrderLineAttribute(MapAttribute[str, Any]):
@@ -128,6 +144,21 @@ class OrderLineAttribute(MapAttribute[str, Any]):
     name = UnicodeAttribute()
     quantity = NumberAttribute()
     unit_price_cents = NumberAttribute()
+
+
+class AddressAttribute(MapAttribute[str, Any]):
+    name = UnicodeAttribute()
+    line1 = UnicodeAttribute()
+    line2 = UnicodeAttribute(null=True)
+    city = UnicodeAttribute()
+    region = UnicodeAttribute(null=True)
+    postal_code = UnicodeAttribute()
+    country = UnicodeAttribute()
+
+
+class ShipmentAttribute(MapAttribute[str, Any]):
+    carrier = UnicodeAttribute()
+    tracking_number = UnicodeAttribute()
 
 
 class _OrdersTable(Model):
@@ -158,34 +189,83 @@ class ByTimeIndex(GlobalSecondaryIndex["OrderModel"]):
     created_key = UnicodeAttribute(range_key=True)
 
 
+class ByStatusIndex(GlobalSecondaryIndex["OrderModel"]):
+    class Meta:
+        index_name = "by_status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class ByDueIndex(GlobalSecondaryIndex["OrderModel"]):
+    """Sparse: only orders awaiting payment carry ``due_pk``."""
+
+    class Meta:
+        index_name = "by_due"
+        projection = AllProjection()
+
+    due_pk = UnicodeAttribute(hash_key=True)
+    expires_at = UnicodeAttribute(range_key=True)
+
+
 class OrderModel(_OrdersTable):
     """An order: pk ``O#<id>``, sk ``O``."""
 
     id = UnicodeAttribute()
     customer_id = UnicodeAttribute()
+    email = UnicodeAttribute(default="")
     status = UnicodeAttribute()
     lines = ListAttribute[OrderLineAttribute](of=OrderLineAttribute)
+    subtotal_cents = NumberAttribute(default=0)
+    shipping_cents = NumberAttribute(default=0)
     total_cents = NumberAttribute()
     currency = UnicodeAttribute()
+    shipping_address = AddressAttribute(null=True)
+    expires_at = UnicodeAttribute(null=True)
+    paid_at = UnicodeAttribute(null=True)
+    shipped_at = UnicodeAttribute(null=True)
+    shipment = ShipmentAttribute(null=True)
+    refunded_cents = NumberAttribute(default=0)
+    # A refund owed but not yet confirmed by the provider (a cancel whose refund call failed).
+    refund_due_cents = NumberAttribute(default=0)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute(null=True)
     idempotency_key = UnicodeAttribute(null=True)
+    request_hash = UnicodeAttribute(null=True)
     created_key = UnicodeAttribute()
     all_pk = UnicodeAttribute()
+    due_pk = UnicodeAttribute(null=True)
+    # The open payment session (provider's id, page URL, expiry) and what paid it.
+    payment_session_id = UnicodeAttribute(null=True)
+    payment_session_url = UnicodeAttribute(null=True)
+    payment_session_expires_at = UnicodeAttribute(null=True)
+    payment_sessions = NumberAttribute(default=0)
+    payment_intent = UnicodeAttribute(null=True)
 
     by_customer = ByCustomerIndex()
     by_time = ByTimeIndex()
+    by_status = ByStatusIndex()
+    by_due = ByDueIndex()
 
 
-class OrderGuardModel(_OrdersTable):
-    """Written in the order transaction: ``IK#<customer>#<key>`` can place one order only."""
+class PendingCounterModel(_OrdersTable):
+    """``C#<customer>`` / ``PENDING``: how many unpaid orders the customer holds."""
 
-    order_id = UnicodeAttribute()
-    request_hash = UnicodeAttribute()
+    pending = NumberAttribute(default=0)
+
+
+class PaymentEventModel(_OrdersTable):
+    """``EVT#<event id>`` / ``EVT``: written in the same transaction as the event's effect."""
+
+    type = UnicodeAttribute()
+    order_id = UnicodeAttribute(null=True)
+    outcome = UnicodeAttribute()
+    received_at = UnicodeAttribute()
 
 
 PRODUCTS_TABLE_MODELS: tuple[type[Model], ...] = (ProductModel, SkuModel, TokenModel, CategoryModel)
-ORDERS_TABLE_MODELS: tuple[type[Model], ...] = (OrderModel, OrderGuardModel)
+ORDERS_TABLE_MODELS: tuple[type[Model], ...] = (OrderModel, PendingCounterModel, PaymentEventModel)
 # One model per table that declares every index: used to create / describe tables.
 TABLE_SHAPES: dict[str, type[Model]] = {"products": ProductModel, "orders": OrderModel}
 

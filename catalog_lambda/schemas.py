@@ -152,8 +152,52 @@ class OrderLineIn(_Strict):
     quantity: Annotated[StrictInt, Field(ge=1, le=MAX_LINE_QUANTITY)]
 
 
+def _text(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return _no_control_chars(value)
+
+
+class Address(_Strict):
+    """A shipping address; ``country`` is an assigned ISO 3166-1 alpha-2 code in capitals."""
+
+    name: Annotated[StrictStr, Field(min_length=1, max_length=100)]
+    line1: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    line2: Annotated[StrictStr, Field(max_length=200)] | None = None
+    city: Annotated[StrictStr, Field(min_length=1, max_length=100)]
+    region: Annotated[StrictStr, Field(max_length=100)] | None = None
+    postal_code: Annotated[StrictStr, Field(min_length=1, max_length=20)]
+    country: Annotated[StrictStr, Field(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$")]
+
+    @field_validator("name", "line1", "city", "postal_code")
+    @classmethod
+    def _required_text(cls, value: str) -> str:
+        checked = _text(value)
+        assert checked is not None
+        return checked
+
+    @field_validator("line2", "region")
+    @classmethod
+    def _optional_text(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        return _text(value)
+
+    @field_validator("country")
+    @classmethod
+    def _assigned_country(cls, value: str) -> str:
+        from catalog_lambda.countries import is_assigned
+
+        if not is_assigned(value):
+            raise ValueError("must be an assigned ISO 3166-1 alpha-2 code")
+        return value
+
+
 class OrderCreate(_Strict):
     lines: Annotated[list[OrderLineIn], Field(min_length=1, max_length=MAX_ORDER_LINES)]
+    shipping_address: Address
 
     def merged(self) -> list[tuple[str, int]]:
         """Lines naming the same product merged (first-appearance order); each total still <= 1000."""
@@ -167,3 +211,15 @@ class OrderCreate(_Strict):
                 [{"field": "lines", "issue": f"product {pid!r} totals more than {MAX_LINE_QUANTITY}"} for pid in over],
             )
         return list(totals.items())
+
+
+class Shipment(_Strict):
+    carrier: Annotated[StrictStr, Field(min_length=1, max_length=100)]
+    tracking_number: Annotated[StrictStr, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9 ._/-]+$")]
+
+    @field_validator("carrier")
+    @classmethod
+    def _carrier(cls, value: str) -> str:
+        checked = _text(value)
+        assert checked is not None
+        return checked

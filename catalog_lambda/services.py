@@ -11,7 +11,8 @@ from catalog_lambda.settings import Settings, SettingsError, get_settings
 if TYPE_CHECKING:
     from catalog_lambda.catalog import CatalogService
     from catalog_lambda.images import ImageService
-    from catalog_lambda.orders import OrderService
+    from catalog_lambda.orders import OrderNotifier, OrderService
+    from catalog_lambda.payments.port import PaymentProvider, PaymentSecrets
 
 
 def cursor_key(settings: Settings) -> bytes:
@@ -40,15 +41,64 @@ def catalog_service(settings: Settings | None = None) -> CatalogService:
 
 
 @lru_cache(maxsize=4)
-def order_service(settings: Settings | None = None) -> OrderService:
+def order_service(settings: Settings | None = None, notifier: OrderNotifier | None = None) -> OrderService:
     from catalog_lambda.cursor import CursorCodec
     from catalog_lambda.models import bind_models
     from catalog_lambda.orders import OrderService
+    from catalog_lambda.repositories.orders import OrderRepository
     from catalog_lambda.repositories.products import ProductRepository
 
     settings = settings or get_settings()
     bind_models(settings)
-    return OrderService(settings, ProductRepository(settings), CursorCodec(cursor_key(settings)))
+    repository = OrderRepository(settings, ProductRepository(settings))
+    return OrderService(settings, repository, CursorCodec(cursor_key(settings)),
+                        provider=lambda: payment_provider(settings), secrets=lambda: payment_secrets(settings),
+                        notifier=notifier or order_notifier(settings))
+
+
+def order_notifier(settings: Settings) -> OrderNotifier:
+    """Who hears of paid and shipped orders: the emails (SES), or a log line when the
+    stage has no sender address."""
+    from catalog_lambda.notifications import notifier_for
+
+    return notifier_for(settings)
+
+
+def payment_secrets(settings: Settings) -> PaymentSecrets:
+    """The webhook secret (and Stripe's API key): given directly (local stack, tests) or
+    read from Secrets Manager (a JSON object), cached for five minutes."""
+    from catalog_lambda.payments.port import PaymentSecrets
+
+    if settings.payment_webhook_secret:
+        return PaymentSecrets(settings.payment_webhook_secret, settings.stripe_api_key)
+    if settings.payment_secret_name:
+        from aws_lambda_powertools.utilities import parameters
+
+        value = parameters.get_secret(settings.payment_secret_name, transform="json", max_age=300)
+        if not isinstance(value, dict) or not value.get("webhook_secret"):
+            raise SettingsError(f"the secret {settings.payment_secret_name!r} must be JSON with a webhook_secret")
+        return PaymentSecrets(str(value["webhook_secret"]), str(value.get("api_key", "")))
+    raise SettingsError("set PAYMENT_WEBHOOK_SECRET or PAYMENT_SECRET_NAME")
+
+
+@lru_cache(maxsize=4)
+def payment_provider(settings: Settings) -> PaymentProvider:
+    """The stage's provider; the Stripe SDK is imported here, on first payment use only."""
+    from catalog_lambda.settings import PAYMENT_PROVIDER_STRIPE
+
+    if settings.payment_provider == PAYMENT_PROVIDER_STRIPE:
+        from catalog_lambda.payments.stripe_provider import StripeProvider
+
+        if not settings.site_url:
+            raise SettingsError("the stripe provider needs SITE_URL (the storefront's https origin) for its "
+                                "return URLs")
+        api_key = settings.stripe_api_key or payment_secrets(settings).api_key
+        if not api_key:
+            raise SettingsError("the stripe provider needs an API key (api_key in the payment secret)")
+        return StripeProvider(api_key, api_base=settings.stripe_api_base)
+    from catalog_lambda.payments.local import LocalProvider
+
+    return LocalProvider(settings.site_url)
 
 
 @lru_cache(maxsize=4)
@@ -69,4 +119,5 @@ def reset() -> None:
     get_settings.cache_clear()
     catalog_service.cache_clear()
     order_service.cache_clear()
+    payment_provider.cache_clear()
     image_service.cache_clear()

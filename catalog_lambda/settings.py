@@ -27,15 +27,41 @@ ENV_COGNITO_ISSUER = "COGNITO_ISSUER"
 ENV_COGNITO_JWKS_URL = "COGNITO_JWKS_URL"
 ENV_CURSOR_KEY = "CURSOR_SIGNING_KEY"
 ENV_CURSOR_SECRET_NAME = "CURSOR_SECRET_NAME"
+ENV_ORIGIN_SECRET_NAME = "ORIGIN_SECRET_NAME"
 ENV_VERSION = "APP_VERSION"
 ENV_LAMBDA_NAME = "AWS_LAMBDA_FUNCTION_NAME"
 ENV_IMPORTS_BUCKET = "IMPORTS_BUCKET"
+# Selling: how long an unpaid order holds its stock, the sweep, limits, shipping, payments.
+ENV_ORDER_HOLD_SECONDS = "ORDER_HOLD_SECONDS"
+ENV_EXPIRY_SWEEP_SECONDS = "EXPIRY_SWEEP_SECONDS"
+ENV_MAX_PENDING_ORDERS = "MAX_PENDING_ORDERS"
+ENV_SHIPPING_FLAT_CENTS = "SHIPPING_FLAT_CENTS"
+ENV_FREE_SHIPPING_OVER_CENTS = "FREE_SHIPPING_OVER_CENTS"
+ENV_PAYMENT_PROVIDER = "PAYMENT_PROVIDER"
+ENV_PAYMENT_SECRET_NAME = "PAYMENT_SECRET_NAME"
+ENV_PAYMENT_WEBHOOK_SECRET = "PAYMENT_WEBHOOK_SECRET"
+ENV_STRIPE_API_KEY = "STRIPE_API_KEY"
+ENV_STRIPE_API_BASE = "STRIPE_API_BASE"
+ENV_SITE_URL = "SITE_URL"
+# The settings `make dev` passes through to every process it starts.
+SELL_ENV_NAMES = (ENV_ORDER_HOLD_SECONDS, ENV_EXPIRY_SWEEP_SECONDS, ENV_MAX_PENDING_ORDERS,
+                  ENV_SHIPPING_FLAT_CENTS, ENV_FREE_SHIPPING_OVER_CENTS, ENV_PAYMENT_PROVIDER)
 ENV_IMAGES_BUCKET = "IMAGES_BUCKET"
 ENV_EMAIL_SENDER = "EMAIL_SENDER"
 ENV_SES_CONFIGURATION_SET = "SES_CONFIGURATION_SET"
 
 AUTH_MODE_GATEWAY = "gateway"
 AUTH_MODE_LOCAL = "local"
+
+PAYMENT_PROVIDER_STRIPE = "stripe"
+PAYMENT_PROVIDER_LOCAL = "local"
+PAYMENT_PROVIDERS = (PAYMENT_PROVIDER_STRIPE, PAYMENT_PROVIDER_LOCAL)
+
+DEFAULT_ORDER_HOLD_SECONDS = 900
+DEFAULT_EXPIRY_SWEEP_SECONDS = 30
+DEFAULT_MAX_PENDING_ORDERS = 3
+DEFAULT_SHIPPING_FLAT_CENTS = 500
+DEFAULT_FREE_SHIPPING_OVER_CENTS = 5000
 
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -69,10 +95,28 @@ class Settings:
     cognito_jwks_url: str = ""
     cursor_signing_key: str = ""
     cursor_secret_name: str = ""
+    # The secret CloudFront sends as X-Origin-Verify (api/origin.py); empty: no check (local).
+    origin_secret_name: str = ""
     version: str = "0.1.0"
     in_lambda: bool = False
     # The bucket whose imports/ prefix triggers the bulk import; empty: no trigger.
     imports_bucket: str = ""
+    order_hold_seconds: int = DEFAULT_ORDER_HOLD_SECONDS
+    expiry_sweep_seconds: int = DEFAULT_EXPIRY_SWEEP_SECONDS
+    max_pending_orders: int = DEFAULT_MAX_PENDING_ORDERS
+    shipping_flat_cents: int = DEFAULT_SHIPPING_FLAT_CENTS
+    free_shipping_over_cents: int = DEFAULT_FREE_SHIPPING_OVER_CENTS
+    # Empty: stripe inside Lambda, local elsewhere.
+    payment_provider: str = ""
+    # The payment secret: a JSON object {"webhook_secret", "api_key"} in Secrets Manager,
+    # or (local stack, tests) the values themselves.
+    payment_secret_name: str = ""
+    payment_webhook_secret: str = ""
+    stripe_api_key: str = ""
+    # Only tests point the Stripe SDK elsewhere (a local stand-in for Stripe's API).
+    stripe_api_base: str = ""
+    # The storefront's public origin, for the payment page's return URLs ("" = relative).
+    site_url: str = ""
     # The private bucket of product images (its img/ prefix is served at /img/*); empty:
     # derived from stage, account and region (infra.config.images_bucket_name).
     images_bucket: str = ""
@@ -91,6 +135,26 @@ class Settings:
             raise SettingsError(f"{ENV_AUTH_MODE} must be 'gateway' or 'local', not {self.auth_mode!r}")
         if self.auth_mode == AUTH_MODE_LOCAL:
             self._check_local_auth_is_safe()
+        self._check_selling()
+
+    def _check_selling(self) -> None:
+        if not self.payment_provider:
+            chosen = PAYMENT_PROVIDER_STRIPE if self.in_lambda else PAYMENT_PROVIDER_LOCAL
+            object.__setattr__(self, "payment_provider", chosen)
+        if self.payment_provider not in PAYMENT_PROVIDERS:
+            raise SettingsError(f"{ENV_PAYMENT_PROVIDER} must be one of {PAYMENT_PROVIDERS}, "
+                                f"not {self.payment_provider!r}")
+        # The local provider's page lives on the local stack's storefront origin only.
+        if self.payment_provider == PAYMENT_PROVIDER_LOCAL and self.in_lambda:
+            raise SettingsError("PAYMENT_PROVIDER=local is refused inside AWS Lambda")
+        limits = {ENV_ORDER_HOLD_SECONDS: (self.order_hold_seconds, 1),
+                  ENV_EXPIRY_SWEEP_SECONDS: (self.expiry_sweep_seconds, 1),
+                  ENV_MAX_PENDING_ORDERS: (self.max_pending_orders, 1),
+                  ENV_SHIPPING_FLAT_CENTS: (self.shipping_flat_cents, 0),
+                  ENV_FREE_SHIPPING_OVER_CENTS: (self.free_shipping_over_cents, 0)}
+        for name, (value, minimum) in limits.items():
+            if value < minimum:
+                raise SettingsError(f"{name} must be at least {minimum}, not {value}")
 
     def _check_local_auth_is_safe(self) -> None:
         # The emulator's signing key is public (bundled with moto), so tokens it
@@ -112,6 +176,7 @@ class Settings:
         env = os.environ if environ is None else environ
         region = env.get(ENV_REGION) or env.get(ENV_DEFAULT_REGION) or "us-east-1"
         pool = env.get(ENV_COGNITO_POOL_ID, "")
+        in_lambda = bool(env.get(ENV_LAMBDA_NAME)) and not env.get("AWS_CHALICE_CLI_MODE")
         issuer = env.get(ENV_COGNITO_ISSUER, "")
         if not issuer and pool:
             issuer = f"https://cognito-idp.{region}.amazonaws.com/{pool}"
@@ -129,13 +194,35 @@ class Settings:
             cognito_jwks_url=env.get(ENV_COGNITO_JWKS_URL, ""),
             cursor_signing_key=env.get(ENV_CURSOR_KEY, ""),
             cursor_secret_name=env.get(ENV_CURSOR_SECRET_NAME, ""),
+            origin_secret_name=env.get(ENV_ORIGIN_SECRET_NAME, ""),
             version=env.get(ENV_VERSION, "0.1.0"),
-            in_lambda=bool(env.get(ENV_LAMBDA_NAME)) and not env.get("AWS_CHALICE_CLI_MODE"),
+            in_lambda=in_lambda,
             imports_bucket=env.get(ENV_IMPORTS_BUCKET, ""),
+            order_hold_seconds=_int(env, ENV_ORDER_HOLD_SECONDS, DEFAULT_ORDER_HOLD_SECONDS),
+            expiry_sweep_seconds=_int(env, ENV_EXPIRY_SWEEP_SECONDS, DEFAULT_EXPIRY_SWEEP_SECONDS),
+            max_pending_orders=_int(env, ENV_MAX_PENDING_ORDERS, DEFAULT_MAX_PENDING_ORDERS),
+            shipping_flat_cents=_int(env, ENV_SHIPPING_FLAT_CENTS, DEFAULT_SHIPPING_FLAT_CENTS),
+            free_shipping_over_cents=_int(env, ENV_FREE_SHIPPING_OVER_CENTS, DEFAULT_FREE_SHIPPING_OVER_CENTS),
+            payment_provider=env.get(ENV_PAYMENT_PROVIDER, ""),
+            payment_secret_name=env.get(ENV_PAYMENT_SECRET_NAME, ""),
+            payment_webhook_secret=env.get(ENV_PAYMENT_WEBHOOK_SECRET, ""),
+            stripe_api_key=env.get(ENV_STRIPE_API_KEY, ""),
+            stripe_api_base=env.get(ENV_STRIPE_API_BASE, ""),
+            site_url=env.get(ENV_SITE_URL, "").rstrip("/"),
             images_bucket=env.get(ENV_IMAGES_BUCKET, ""),
             email_sender=env.get(ENV_EMAIL_SENDER, ""),
             ses_configuration_set=env.get(ENV_SES_CONFIGURATION_SET, ""),
         )
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "")
+    if raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, not {raw!r}") from None
 
 
 @lru_cache(maxsize=1)

@@ -5,6 +5,7 @@
     python -m infra deploy --stage dev [--stack NAME] [--parameter K=V]
     python -m infra diff --stage dev [--stack NAME]           # show the change sets, execute nothing
     python -m infra policies [--check]                        # .chalice/policy-<stage>.json
+    python -m infra cost --stage dev                          # idle monthly bill; total on the last line
 
 Only this module (through ``infra.deploy``) writes files or talks to AWS.
 """
@@ -130,6 +131,18 @@ def cmd_policies(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_cost(args: argparse.Namespace) -> int:
+    from infra.cost import CostError, report
+
+    try:
+        lines = report(stage_config(args.stage))
+    except CostError as error:
+        print(f"cost failed: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print("\n".join(lines))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m infra", description="Generated infrastructure for the store.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -157,6 +170,10 @@ def build_parser() -> argparse.ArgumentParser:
     policies = commands.add_parser("policies", help="write .chalice/policy-<stage>.json from infra/policies.py")
     policies.add_argument("--check", action="store_true", help="only check that the committed files are current")
     policies.set_defaults(func=cmd_policies)
+
+    cost = commands.add_parser("cost", help="price the always-on resources of a stage's templates (idle bill)")
+    cost.add_argument("--stage", required=True, choices=sorted(STAGES))
+    cost.set_defaults(func=cmd_cost)
     return parser
 
 

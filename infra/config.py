@@ -22,6 +22,7 @@ GLOBAL_REGION = "us-east-1"
 API_STAGE_NAME = "api"
 TABLES = ("products", "orders", "idempotency")
 CONTAINER_PORT = 8080
+TASK_EGRESS = ("public-ip", "endpoints", "nat")
 
 
 class ConfigError(ValueError):
@@ -41,7 +42,14 @@ class StageConfig:
     github_repository: str = "example/serverless-store"
     # An account holds one OIDC provider per URL: only one stage should create it.
     create_oidc_provider: bool = False
-    nat_gateway: bool = False
+    # The container path (ECR, ECS Fargate, ALB, the VPC they need, and CloudFront's
+    # /p/* and /sitemap.xml behaviours) is opt-in per stage: it is most of the idle bill.
+    # Without it the network and container stacks do not exist for the stage.
+    container_path: bool = False
+    # How the Fargate tasks reach ECR, Logs and Secrets Manager (docs/operations.md, "Idle cost"):
+    # "public-ip": tasks in the public subnets with a public address (no NAT, no endpoints);
+    # "endpoints": private subnets, interface endpoints in one AZ; "nat": private subnets, one NAT gateway.
+    task_egress: str = "public-ip"
     vpc_cidr: str = "10.20.0.0/16"
     container_cpu: int = 256
     container_memory: int = 512
@@ -50,11 +58,21 @@ class StageConfig:
     log_retention_days: int = 30
     waf_rate_limit: int = 1000  # requests per 5 minutes per client IP
     mfa: str = "OPTIONAL"  # OFF | OPTIONAL | ON
+    # Required before a deploy (docs/operations.md, "Alarms"): who receives the alarms.
+    # Empty here means the observability template has no default and the deploy must pass
+    # --parameter AlarmEmail=...; set it per stage below to make the stage self-contained.
     alarm_email: str = ""
     # The From address of order emails (an SES identity); empty: orders@<domain_name>
     # when the stage has a domain, else the stage sends no order emails.
     email_sender: str = ""
+    # Shoppers may create their own accounts (sign-up calls reach Cognito directly, not
+    # through CloudFront's WAF: docs/operations.md, "Sign-up abuse").
+    self_sign_up: bool = True
     tags: tuple[tuple[str, str], ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if self.task_egress not in TASK_EGRESS:
+            raise ConfigError(f"task_egress must be one of {', '.join(TASK_EGRESS)}, not {self.task_egress!r}")
 
     @property
     def prefix(self) -> str:
@@ -73,7 +91,7 @@ STAGES: dict[str, StageConfig] = {
     "prod": StageConfig(
         stage="prod",
         vpc_cidr="10.30.0.0/16",
-        nat_gateway=True,
+        container_path=True,
         # Graviton, 0.25 vCPU / 0.5 GB, two tasks (one per AZ): docs/operations.md, "Idle cost".
         container_cpu=256,
         container_memory=512,
@@ -105,6 +123,12 @@ def cursor_secret_name(stage: str) -> str:
     return f"{APP}/{stage}/cursor-signing-key"
 
 
+def payment_secret_name(stage: str) -> str:
+    """The payment provider's secrets, JSON ``{"webhook_secret", "api_key"}`` (the local
+    stack's ``infra.local.bootstrap.payment_secret_name`` is the same)."""
+    return f"{APP}/{stage}/payment"
+
+
 def origin_secret_name(stage: str) -> str:
     """Shared value CloudFront sends to the ALB so the ALB refuses direct requests."""
     return f"{APP}/{stage}/origin-verify"
@@ -120,7 +144,8 @@ def lambda_function_prefix(stage: str) -> str:
 
 
 def ses_configuration_set_name(stage: str) -> str:
-    """The SES configuration set order emails go out with (bounces and complaints)."""
+    """The SES configuration set every email of the stage goes out with, Cognito's included
+    (its bounces and complaints reach the observability stack's mail-events topic)."""
     return f"{APP}-{stage}-email"
 
 

@@ -40,7 +40,7 @@ from rich.live import Live
 from rich.table import Table
 
 from infra.config import StageConfig, stack_name
-from infra.stacks import STACKS, StackSpec, stack_spec
+from infra.stacks import StackSpec, stack_spec, stacks_for
 from infra.synth import MAX_TEMPLATE_BODY, render
 
 ClientFactory = Callable[[str, str], Any]  # (service, region) -> boto3 client
@@ -126,8 +126,14 @@ class Deployer:
     # --- planning -------------------------------------------------------------------
 
     def plan(self, stacks: Iterable[str] | None = None, overrides: Mapping[str, str] | None = None) -> list[StackPlan]:
-        specs = [stack_spec(name) for name in stacks] if stacks else list(STACKS)
+        specs = [self._stage_stack(name) for name in stacks] if stacks else list(stacks_for(self.cfg))
         return [self._plan_one(spec, dict(overrides or {})) for spec in specs]
+
+    def _stage_stack(self, name: str) -> StackSpec:
+        spec = stack_spec(name)
+        if spec not in stacks_for(self.cfg):
+            raise DeployError(f"stage {self.cfg.stage} has no {name} stack (infra/config.py: container_path is off)")
+        return spec
 
     def _plan_one(self, spec: StackSpec, overrides: dict[str, str]) -> StackPlan:
         template = spec.build(self.cfg)
@@ -354,7 +360,7 @@ class Deployer:
                ) -> dict[str, dict[str, str]]:
         """Plan, change-set and execute each stack in order (later ones read earlier outputs)."""
         outputs: dict[str, dict[str, str]] = {}
-        names = list(stacks) if stacks else [spec.name for spec in STACKS]
+        names = list(stacks) if stacks else [spec.name for spec in stacks_for(self.cfg)]
         for name in names:
             (plan,) = self.plan([name], overrides)
             result = self.create_change_set(plan)

@@ -8,8 +8,9 @@ The function calls (and nothing more):
 - DynamoDB item reads/writes, queries, batches and transaction parts on the stage's
   three tables and their indexes (PynamoDB also calls DescribeTable). Transactions are
   authorized per item action, so there is no separate transact permission.
-- ``secretsmanager:GetSecretValue`` on the cursor-signing secret, and ``kms:Decrypt``
-  of the secrets key only when Secrets Manager asks for it on that secret's behalf.
+- ``secretsmanager:GetSecretValue`` on the cursor-signing, origin-verify (``api/origin.py``)
+  and payment secrets, and ``kms:Decrypt`` of the secrets key only when Secrets Manager
+  asks for it on one of those secrets' behalf.
 - ``s3:PutObject`` under ``img/products/`` of the stage's images bucket, which the
   presigned image uploads it signs need.
 - ``ses:SendEmail`` from the stage's sender address (its ``ses:FromAddress``), with
@@ -30,6 +31,8 @@ from infra.config import (
     TABLES,
     cursor_secret_name,
     lambda_function_prefix,
+    origin_secret_name,
+    payment_secret_name,
     ses_configuration_set_name,
     stage_config,
     table_name,
@@ -52,6 +55,26 @@ def policy_path(stage: str) -> Path:
     return CHALICE_DIR / f"policy-{stage}.json"
 
 
+def _secret_statements(sid: str, secret: str) -> list[dict[str, Any]]:
+    return [
+        {"Sid": sid, "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": secret},
+        {
+            "Sid": f"{sid}Decrypt",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt"],
+            # The secrets key's id is random; the conditions pin its use to this one
+            # secret, through Secrets Manager only.
+            "Resource": "arn:aws:kms:*:*:key/*",
+            "Condition": {
+                "StringLike": {
+                    "kms:ViaService": "secretsmanager.*.amazonaws.com",
+                    "kms:EncryptionContext:SecretARN": secret,
+                }
+            },
+        },
+    ]
+
+
 def lambda_policy(stage: str) -> dict[str, Any]:
     fn = lambda_function_prefix(stage)
     tables = []
@@ -61,6 +84,7 @@ def lambda_policy(stage: str) -> dict[str, Any]:
         if table in TABLES_WITH_INDEXES:
             tables.append(f"{arn}/index/*")
     secret = f"arn:aws:secretsmanager:*:*:secret:{cursor_secret_name(stage)}-*"
+    payment = f"arn:aws:secretsmanager:*:*:secret:{payment_secret_name(stage)}-*"
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -76,21 +100,10 @@ def lambda_policy(stage: str) -> dict[str, Any]:
                 ],
             },
             {"Sid": "Tables", "Effect": "Allow", "Action": list(DYNAMODB_ACTIONS), "Resource": tables},
-            {"Sid": "CursorKey", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": secret},
-            {
-                "Sid": "CursorKeyDecrypt",
-                "Effect": "Allow",
-                "Action": ["kms:Decrypt"],
-                # The secrets key's id is random; the conditions pin its use to this one
-                # secret, through Secrets Manager only.
-                "Resource": "arn:aws:kms:*:*:key/*",
-                "Condition": {
-                    "StringLike": {
-                        "kms:ViaService": "secretsmanager.*.amazonaws.com",
-                        "kms:EncryptionContext:SecretARN": secret,
-                    }
-                },
-            },
+            *_secret_statements("CursorKey", secret),
+            *_secret_statements(
+                "OriginVerifyKey", f"arn:aws:secretsmanager:*:*:secret:{origin_secret_name(stage)}-*"),
+            *_secret_statements("PaymentKey", payment),
             {"Sid": "Tracing", "Effect": "Allow", "Action": list(XRAY_ACTIONS), "Resource": "*"},
             # Signing an image upload's POST policy: S3 accepts the form only if the
             # signer may put that key (catalog_lambda/images.py).

@@ -8,7 +8,7 @@ from pathlib import Path
 from troposphere import Template
 
 from infra.config import StageConfig
-from infra.stacks import STACKS
+from infra.stacks import stacks_for
 
 # CloudFormation accepts a TemplateBody up to 51,200 bytes; larger ones need S3.
 MAX_TEMPLATE_BODY = 51_200
@@ -20,7 +20,7 @@ def render(template: Template) -> str:
 
 
 def render_all(cfg: StageConfig) -> dict[str, str]:
-    return {spec.name: render(spec.build(cfg)) for spec in STACKS}
+    return {spec.name: render(spec.build(cfg)) for spec in stacks_for(cfg)}
 
 
 def template_path(out_dir: Path, stack: str) -> Path:
@@ -28,7 +28,7 @@ def template_path(out_dir: Path, stack: str) -> Path:
 
 
 def synth(cfg: StageConfig, out_dir: Path) -> list[Path]:
-    """Write ``<stack>.json`` for every stack into ``out_dir`` (and nothing else)."""
+    """Write ``<stack>.json`` for each of the stage's stacks into ``out_dir`` (and nothing else)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for stack, body in render_all(cfg).items():

@@ -45,7 +45,7 @@ TESTS_DIR = Path(__file__).resolve().parent
 KINDS = ("unit", "functional", "integration", "e2e", "infra", "deploy", "package", "docs", "image")
 # The fixtures that start a server: a test using one (directly or through another fixture)
 # is also marked ``server``, and ``make check`` runs every test not so marked.
-SERVER_FIXTURES = frozenset({"local_stack", "emulator_url", "emulator"})
+SERVER_FIXTURES = frozenset({"local_stack", "emulator_url", "emulator", "rehearsal", "rehearsal_workdir"})
 DEV_PORT_VARS = ("LOCAL_AWS_PORT", "API_PORT", "SITE_PORT", "SERVER_PORT")
 
 # Set before any test module imports boto3: fake credentials, a fixed region, and no
@@ -136,6 +136,11 @@ def local_stack() -> Iterator[LocalStack]:
     log_path = Path(state_dir) / "stack.log"
     env = {k: v for k, v in os.environ.items() if k not in DEV_PORT_VARS}
     env["API_ACCESS_LOG"] = "0"
+    # Many tests order as the demo shopper and leave orders unpaid: the shared stack lifts
+    # the hold limit (tests/integration/test_sell_concurrency.py runs an API with the
+    # default of 3), and sweeps every second so expiry tests wait little.
+    env["MAX_PENDING_ORDERS"] = "100000"
+    env["EXPIRY_SWEEP_SECONDS"] = "1"
     argv = [sys.executable, "-m", "infra.local.stack", "up", "--state-file", str(state_file)]
     for name, port in ports.items():
         argv += [f"--{name}-port", str(port)]

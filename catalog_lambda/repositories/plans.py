@@ -135,11 +135,17 @@ def build_transaction(settings: Settings, plans: Sequence[WritePlan]) -> tuple[L
     return tx, tokens[spare:]
 
 
+class TokensNotWrittenError(UnavailableError):
+    """The transaction committed, but some search tokens after it could not be written."""
+
+
 def commit(settings: Settings, plans: Sequence[WritePlan]) -> None:
     """Commit ``plans`` in one transaction, then write the tokens that did not fit.
 
     Raises :class:`~catalog_lambda.dynamo.TransactionFailed` naming the failed
-    conditions' labels (nothing was written then).
+    conditions' labels, or :class:`UnavailableError` (throttled, or colliding with other
+    transactions): nothing was written then. :class:`TokensNotWrittenError` means the
+    transaction committed and some tokens are missing.
     """
     tx, later = build_transaction(settings, plans)
     if len(tx):
@@ -167,9 +173,9 @@ def _batch_write(settings: Settings, requests: list[dict[str, Any]]) -> None:
         try:
             answer = client.batch_write_item(RequestItems=pending)
         except (BotoCoreError, ClientError) as error:
-            raise UnavailableError("the database is busy; retry shortly", retry_after=1) from error
+            raise TokensNotWrittenError("the database is busy; retry shortly", retry_after=1) from error
         pending = answer.get("UnprocessedItems") or {}
         if not pending:
             return
         time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0))
-    raise UnavailableError("the database kept some search-index writes unprocessed; retry", retry_after=1)
+    raise TokensNotWrittenError("the database kept some search-index writes unprocessed; retry", retry_after=1)

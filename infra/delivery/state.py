@@ -61,9 +61,11 @@ class DeploymentStateStore:
         try:
             result = self._s3.get_object(Bucket=self.location.bucket, Key=self.location.key)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            code = error.response.get("Error", {}).get("Code")
+            if code in ("NoSuchKey", "404"):
                 return None
-            raise
+            raise DeliveryError(f"cannot read {self.location}: {code or error} (may these credentials "
+                                f"s3:GetObject it, and does the bucket policy allow the request?)") from error
         return result["Body"].read(), result.get("VersionId")
 
     def restore(self, path: Path) -> str | None:

@@ -75,6 +75,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stage", default="dev")
     args = parser.parse_args(argv)
     server = create_server(args.port, args.stage)
+    from catalog_lambda.settings import get_settings
+    from infra.local.expiry import start_sweeper
+
+    start_sweeper(server.app_object, get_settings().expiry_sweep_seconds)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

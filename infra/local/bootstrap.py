@@ -30,6 +30,10 @@ def cursor_secret_name(stage: str) -> str:
     return f"store/{stage}/cursor-signing-key"
 
 
+def payment_secret_name(stage: str) -> str:
+    return f"store/{stage}/payment"
+
+
 @dataclass(frozen=True)
 class UserPool:
     pool_id: str
@@ -119,6 +123,21 @@ def ensure_cursor_secret(endpoint: str, stage: str) -> str:
     return name
 
 
+def ensure_payment_secret(endpoint: str, stage: str) -> tuple[str, str]:
+    """The payment secret ({"webhook_secret"}): its name and the webhook secret, which the
+    local payment page signs with (Stripe's ``whsec_`` form)."""
+    import json
+
+    sm = client("secretsmanager", endpoint)
+    name = payment_secret_name(stage)
+    try:
+        value = json.loads(sm.get_secret_value(SecretId=name)["SecretString"])
+    except sm.exceptions.ResourceNotFoundException:
+        value = {"webhook_secret": "whsec_" + secrets.token_urlsafe(32)}
+        sm.create_secret(Name=name, SecretString=json.dumps(value))
+    return name, str(value["webhook_secret"])
+
+
 def sign_in(endpoint: str, client_id: str, email: str, password: str) -> dict[str, str]:
     """Cognito InitiateAuth (USER_PASSWORD_AUTH), as a storefront would do it."""
     cognito = client("cognito-idp", endpoint)
@@ -177,7 +196,15 @@ def seed_catalog(settings: Settings) -> int:
 
 
 def seed_orders(settings: Settings, endpoint: str, pool: UserPool, email: str) -> int:
-    """A couple of demo orders for the shopper (idempotent: fixed Idempotency-Keys)."""
+    """The shopper's demo orders, paid (one shipped too): placed, paid through the local
+    provider's signed webhook and shipped by the same service code as any order, so
+    none is left pending. Idempotent: fixed Idempotency-Keys."""
+    import json
+    import time
+
+    from catalog_lambda.orders import NoNotifier
+    from catalog_lambda.payments.local import payment_intent_for
+    from catalog_lambda.payments.webhook import sign
     from catalog_lambda.services import catalog_service, order_service
 
     cognito = client("cognito-idp", endpoint)
@@ -187,8 +214,23 @@ def seed_orders(settings: Settings, endpoint: str, pool: UserPool, email: str) -
     if len(products) < 4:
         return 0
     baskets = [[(products[0]["id"], 1), (products[1]["id"], 2)], [(products[2]["id"], 1), (products[3]["id"], 1)]]
-    orders = order_service(settings)
+    address = {"name": "Sam Shopper", "line1": "1 Demo Street", "city": "Springfield", "postal_code": "12345",
+               "country": "US"}
+    orders = order_service(settings, NoNotifier())
     for number, basket in enumerate(baskets, start=1):
-        body = {"lines": [{"product_id": pid, "quantity": qty} for pid, qty in basket]}
-        orders.place_order(sub, f"demo-order-{number}", body)
+        body = {"lines": [{"product_id": pid, "quantity": qty} for pid, qty in basket], "shipping_address": address}
+        order = orders.place_order(sub, email, f"demo-order-{number}", body).order
+        if order["status"] == "pending_payment":
+            session = orders.pay(order["id"], sub)
+            event = json.dumps({
+                "id": f"evt_demo_{order['id']}", "object": "event", "type": "checkout.session.completed",
+                "created": int(time.time()),
+                "data": {"object": {"id": session["session_id"], "object": "checkout.session",
+                                    "client_reference_id": order["id"], "amount_total": order["total_cents"],
+                                    "currency": order["currency"].lower(), "payment_status": "paid",
+                                    "payment_intent": payment_intent_for(session["session_id"])}},
+            })
+            orders.handle_webhook(event.encode(), sign(event, settings.payment_webhook_secret))
+        if number == 1 and orders.get_order(order["id"], sub, False)["status"] == "paid":
+            orders.ship_order(order["id"], {"carrier": "DemoPost", "tracking_number": "DP123456789"})
     return len(baskets)

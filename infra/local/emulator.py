@@ -56,9 +56,10 @@ class SerializedApp:
 def build_app(latency_s: float = 0.0) -> SerializedApp:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    from infra.local import moto_transactions
+    from infra.local import moto_items, moto_transactions
 
     moto_transactions.install()  # transactions without whole-table copies (see that module)
+    moto_items.install()  # items built in linear time (see that module)
     return SerializedApp(DomainDispatcherApplication(create_backend_app), latency_s)
 
 

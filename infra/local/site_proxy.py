@@ -35,8 +35,9 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
+from infra.local import payment_page
 from infra.local.image_origin import MAX_FORM_BYTES, ImageOrigin
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -158,6 +159,8 @@ class SiteHandler(BaseHTTPRequestHandler):
             self._forward(self.config.server_url, self.path, api=False)
         elif path == COGNITO_PATH:
             self._cognito()
+        elif path in (payment_page.PAGE_PATH, payment_page.COMPLETE_PATH):
+            self._payment_page(path, query)
         elif path == "/config.json":
             self._send(200, json.dumps(self.config.storefront_config()).encode(),
                        {"Content-Type": "application/json", "Cache-Control": "no-cache"})
@@ -167,6 +170,27 @@ class SiteHandler(BaseHTTPRequestHandler):
             self._static(path)
         else:
             self._send(405, b"method not allowed\n", {"Content-Type": "text/plain", "Allow": "GET, HEAD"})
+
+    # -- the local payment provider's page (infra/local/payment_page.py) ---------------
+
+    def _payment_page(self, path: str, query: str) -> None:
+        html_type = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store",
+                     "Content-Security-Policy": CONTENT_SECURITY_POLICY}
+        host = self.headers.get("Host", "")
+        if path == payment_page.PAGE_PATH and self.command in ("GET", "HEAD"):
+            values = {k: v[0] for k, v in parse_qs(query).items() if v}
+            status, body = payment_page.render(values, host)
+            self._send(status, body, html_type)
+        elif path == payment_page.COMPLETE_PATH and self.command == "POST":
+            form = self._read_body()
+            if form is None:
+                self._send(413, b"payload too large\n", {"Content-Type": "text/plain"})
+                return
+            status, headers, body = payment_page.complete(form, host, self.config.api_url)
+            self._send(status, body, {**html_type, **headers})
+        else:
+            allowed = "GET, HEAD" if path == payment_page.PAGE_PATH else "POST"
+            self._send(405, b"method not allowed\n", {"Content-Type": "text/plain", "Allow": allowed})
 
     def _image(self, path: str) -> None:
         assert self.images is not None

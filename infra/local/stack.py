@@ -53,6 +53,7 @@ class StackInfo:
     cursor_secret_name: str
     admin_email: str
     shopper_email: str
+    payment_webhook_secret: str = ""
 
 
 def _port(name: str, given: int | None) -> int:
@@ -78,6 +79,29 @@ def _wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = 
             last = error
         time.sleep(0.1)
     raise TimeoutError(f"{url} did not answer within {timeout:.0f}s ({last})")
+
+
+def sell_env() -> dict[str, str]:
+    """The selling settings every process of the stack gets: the caller's, else the defaults."""
+    from catalog_lambda import settings as s
+
+    defaults = {s.ENV_ORDER_HOLD_SECONDS: s.DEFAULT_ORDER_HOLD_SECONDS,
+                s.ENV_EXPIRY_SWEEP_SECONDS: s.DEFAULT_EXPIRY_SWEEP_SECONDS,
+                s.ENV_MAX_PENDING_ORDERS: s.DEFAULT_MAX_PENDING_ORDERS,
+                s.ENV_SHIPPING_FLAT_CENTS: s.DEFAULT_SHIPPING_FLAT_CENTS,
+                s.ENV_FREE_SHIPPING_OVER_CENTS: s.DEFAULT_FREE_SHIPPING_OVER_CENTS,
+                s.ENV_PAYMENT_PROVIDER: s.PAYMENT_PROVIDER_LOCAL}
+    return {name: os.environ.get(name) or str(defaults[name]) for name in s.SELL_ENV_NAMES}
+
+
+def sell_settings() -> dict[str, Any]:
+    """The same, as :class:`Settings` fields (the bootstrap's seed runs under them too)."""
+    from catalog_lambda.settings import Settings
+
+    values = Settings.from_env(sell_env())
+    return {name: getattr(values, name) for name in ("order_hold_seconds", "expiry_sweep_seconds",
+                                                     "max_pending_orders", "shipping_flat_cents",
+                                                     "free_shipping_over_cents", "payment_provider")}
 
 
 def emulator_env(emulator_url: str) -> dict[str, str]:
@@ -184,13 +208,16 @@ def up(args: argparse.Namespace) -> int:
         _wait_http(f"{urls['emulator']}/moto-api/", 60, emulator)
 
         os.environ.update(emulator_env(urls["emulator"]))
+        from catalog_lambda import settings as settings_module
         from catalog_lambda.settings import ENV_EMAIL_SENDER, ENV_IMAGES_BUCKET, Settings
 
         pool = bootstrap.create_user_pool(urls["emulator"], STAGE)
         secret_name = bootstrap.ensure_cursor_secret(urls["emulator"], STAGE)
+        payment_secret, webhook_secret = bootstrap.ensure_payment_secret(urls["emulator"], STAGE)
         settings = Settings(stage=STAGE, region=bootstrap.REGION, endpoint_url=urls["emulator"],
                             cursor_secret_name=secret_name, images_bucket=bootstrap.IMAGES_BUCKET,
-                            email_sender=bootstrap.EMAIL_SENDER)
+                            email_sender=bootstrap.EMAIL_SENDER, payment_webhook_secret=webhook_secret,
+                            site_url=urls["site"], **sell_settings())
         bootstrap.create_tables(settings)
         bootstrap.ensure_images_bucket(settings, seed=not args.no_seed)
         bootstrap.verify_sender(settings)
@@ -207,7 +234,7 @@ def up(args: argparse.Namespace) -> int:
             server_url=urls["server"], region=bootstrap.REGION, user_pool_id=pool.pool_id,
             client_id=pool.client_id, jwks_url=pool.jwks_url, issuer=pool.issuer,
             cursor_secret_name=secret_name, admin_email=bootstrap.ADMIN_EMAIL,
-            shopper_email=bootstrap.SHOPPER_EMAIL,
+            shopper_email=bootstrap.SHOPPER_EMAIL, payment_webhook_secret=webhook_secret,
         )
         state_file.parent.mkdir(parents=True, exist_ok=True)
         state_file.write_text(json.dumps(asdict(info), indent=2))
@@ -228,6 +255,9 @@ def up(args: argparse.Namespace) -> int:
             "POWERTOOLS_METRICS_NAMESPACE": "Store",
             "API_URL": urls["api"],
             "SERVER_URL": urls["server"],
+            **sell_env(),
+            settings_module.ENV_PAYMENT_SECRET_NAME: payment_secret,
+            settings_module.ENV_SITE_URL: urls["site"],
         }
         server_env = {**app_env, **server_environment(STAGE, urls["site"], secret_name)}
         for name, argv, health in _services(python, ports, args):

@@ -2,7 +2,9 @@
 
 ``STACKS`` lists them in deploy order (later stacks import earlier stacks' exports).
 ``edge-global`` always lives in us-east-1 (CloudFront's WAF and certificates); every
-other stack lives in the stage's region.
+other stack lives in the stage's region. ``stacks_for`` is a stage's own list: without
+the container path (``StageConfig.container_path``) the stage has no network and no
+container stack.
 """
 
 from __future__ import annotations
@@ -40,6 +42,14 @@ STACKS: tuple[StackSpec, ...] = (
     StackSpec("ci", ci.build),
 )
 STACK_NAMES: tuple[str, ...] = tuple(spec.name for spec in STACKS)
+CONTAINER_PATH_STACKS = frozenset({"network", "container"})
+
+
+def stacks_for(cfg: StageConfig) -> tuple[StackSpec, ...]:
+    """The stage's stacks, in deploy order."""
+    if cfg.container_path:
+        return STACKS
+    return tuple(spec for spec in STACKS if spec.name not in CONTAINER_PATH_STACKS)
 
 
 def stack_spec(name: str) -> StackSpec:
@@ -50,4 +60,4 @@ def stack_spec(name: str) -> StackSpec:
 
 
 def build_all(cfg: StageConfig) -> dict[str, Template]:
-    return {spec.name: spec.build(cfg) for spec in STACKS}
+    return {spec.name: spec.build(cfg) for spec in stacks_for(cfg)}

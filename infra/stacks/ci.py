@@ -86,6 +86,13 @@ def code_deploy_policy(cfg: StageConfig) -> dict[str, Any]:
             "lambda:TagResource", "lambda:UntagResource", "lambda:UpdateFunctionCode",
             "lambda:UpdateFunctionConfiguration",
         ], functions),
+        # The expiry sweep (@app.schedule): chalice deploy creates its function, its rule
+        # ("<app>-<stage>-<name>"), the rule's target and the function's invoke permission.
+        statement("ScheduledFunctions", ["lambda:CreateFunction", "lambda:DeleteFunction"],
+                  [Sub(f"arn:{PARTITION}:lambda:{REGION}:{ACCOUNT}:function:{fn}-*")]),
+        statement("ScheduleRules", ["events:DeleteRule", "events:PutRule", "events:PutTargets",
+                                    "events:RemoveTargets"],
+                  [Sub(f"arn:{PARTITION}:events:{REGION}:{ACCOUNT}:rule/{fn}-*")]),
         statement("UpdateRestApi", ["apigateway:GET", "apigateway:PATCH", "apigateway:POST", "apigateway:PUT"], [
             Sub(f"arn:{PARTITION}:apigateway:{REGION}::/restapis"),
             Sub(f"arn:{PARTITION}:apigateway:{REGION}::/restapis/*"),

@@ -70,6 +70,7 @@ from infra.stacks.common import (
     statement,
     tags,
 )
+from infra.stacks.network import PUBLIC_TASKS_SKIP, task_public_ip
 
 ORIGIN_HEADER = "X-Origin-Verify"
 # The container app's own setting (site/server/storefront_server/settings.py spells it
@@ -390,8 +391,8 @@ def _origin_listener(template: Template, cfg: StageConfig, params: Params, alb: 
 
 def _service(template: Template, cfg: StageConfig, cluster: ecs.Cluster, task: ecs.TaskDefinition,
              service_sg: ec2.SecurityGroup, target_group: elb.TargetGroup, rule: elb.ListenerRule) -> ecs.Service:
-    private_subnets = Split(",", import_value(cfg, "private-subnet-ids"))
-    return template.add_resource(ecs.Service(
+    task_subnets = Split(",", import_value(cfg, "task-subnet-ids"))
+    service = template.add_resource(ecs.Service(
         "Service",
         ServiceName=service_name(cfg),
         Cluster=Ref(cluster),
@@ -408,8 +409,9 @@ def _service(template: Template, cfg: StageConfig, cluster: ecs.Cluster, task: e
             DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
         ),
         NetworkConfiguration=ecs.NetworkConfiguration(AwsvpcConfiguration=ecs.AwsvpcConfiguration(
-            AssignPublicIp="DISABLED",
-            Subnets=[Select(0, private_subnets), Select(1, private_subnets)],
+            # network.py: without NAT or endpoints, tasks reach AWS APIs by a public address.
+            AssignPublicIp=task_public_ip(cfg),
+            Subnets=[Select(0, task_subnets), Select(1, task_subnets)],
             SecurityGroups=[Ref(service_sg)],
         )),
         LoadBalancers=[ecs.LoadBalancer(
@@ -418,6 +420,9 @@ def _service(template: Template, cfg: StageConfig, cluster: ecs.Cluster, task: e
         Tags=tags(cfg),
         DependsOn=[rule.title],
     ))
+    if task_public_ip(cfg) == "ENABLED":
+        checkov_skip(service, PUBLIC_TASKS_SKIP)
+    return service
 
 
 def _scaling(template: Template, cfg: StageConfig, cluster: ecs.Cluster, service: ecs.Service) -> None:
@@ -465,12 +470,14 @@ def build(cfg: StageConfig) -> Template:
     template = new_template(cfg, "container", "ECR, ECS Fargate service for site/server, ALB")
     params = _parameters(template, cfg)
     repo, log_group = _repository_and_logs(template, cfg)
-    cluster = template.add_resource(ecs.Cluster(
+    cluster = template.add_resource(checkov_skip(ecs.Cluster(
         "Cluster",
         ClusterName=cluster_name(cfg),
-        ClusterSettings=[ecs.ClusterSetting(Name="containerInsights", Value="enabled")],
+        ClusterSettings=[ecs.ClusterSetting(Name="containerInsights", Value="disabled")],
         Tags=tags(cfg),
-    ))
+    ), ("CKV_AWS_65", "Container Insights bills ~34 custom metrics (~$10 a month, python -m infra cost), a seventh of "
+                      "prod's idle budget; the free AWS/ECS service CPU and memory metrics drive auto scaling, and "
+                      "the ALB's metrics drive the alarms (docs/operations.md, Idle cost)")))
     roles = _roles(template, cfg, repo, log_group)
     task = _task_definition(template, cfg, params, repo, log_group, roles)
     service_sg, alb_sg = _security_groups(template, cfg, params)

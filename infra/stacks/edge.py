@@ -8,13 +8,20 @@ Behaviours (the browser sees one origin, as locally):
 - ``/img/*``, ``/img-upload`` -> the private images bucket (``infra/stacks/images.py``)
 - ``/p/*``, ``/sitemap.xml`` -> the ALB of the container stack, with the origin-verify
   header the ALB requires; over HTTPS to ``origin.<domain>`` when the stage has a
-  domain, else over HTTP to the ALB's own name.
+  domain, else over HTTP to the ALB's own name. Only stages with the container path
+  (``StageConfig.container_path``) have these behaviours and that origin.
+
+CloudFront sends the origin-verify secret to API Gateway too (``X-Origin-Verify``), and
+the API refuses requests without it in AWS (``api/origin.py``): the regional
+execute-api endpoint is public, so without the header anyone could skip the web ACL.
 
 The web ACL and the certificate come from the edge-global stack (us-east-1) as
 parameters; ``python -m infra deploy`` fills them in from that stack's outputs.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from troposphere import (
     And,
@@ -71,13 +78,12 @@ def content_security_policy(cfg: StageConfig) -> str:
     ])
 
 
-def build(cfg: StageConfig) -> Template:
-    template = new_template(cfg, "edge", "storefront bucket, CloudFront (S3 + API Gateway + ALB), DNS")
+def _parameters(template: Template, cfg: StageConfig) -> None:
     template.add_parameter(Parameter(
         "RestApiId", Type="String", AllowedPattern=r"[a-z0-9]+",
         Description="Chalice's REST API id (.chalice/deployed/<stage>.json; python -m infra deploy reads it)",
     ))
-    web_acl = template.add_parameter(Parameter(
+    template.add_parameter(Parameter(
         "WebAclArn", Type="String", AllowedPattern=r"arn:aws[a-z-]*:wafv2:us-east-1:.+",
         Description="edge-global stack output WebAclArn (us-east-1)",
     ))
@@ -91,16 +97,13 @@ def build(cfg: StageConfig) -> Template:
     zone = template.add_parameter(Parameter(
         "HostedZoneId", Type="String", Default=cfg.hosted_zone_id, Description="Hosted zone of DomainName",
     ))
-    # A parameter, not an import: adding a domain changes it, and an import would block that update.
-    pages_origin = template.add_parameter(Parameter(
-        "PagesOriginDomain", Type="String", MinLength=1,
-        Description="Where CloudFront reaches the container stack's ALB: its output OriginDomainName "
-                    "(python -m infra deploy reads it)",
-    ))
     template.add_condition("HasDomain", And(Not(Equals(Ref(domain), "")), Not(Equals(Ref(certificate), ""))))
     template.add_condition("HasZone", And(Condition("HasDomain"), Not(Equals(Ref(zone), ""))))
-    template.add_condition("HttpsOrigin", And(Not(Equals(Ref(domain), "")), Not(Equals(Ref(zone), ""))))
+    if cfg.container_path:
+        template.add_condition("HttpsOrigin", And(Not(Equals(Ref(domain), "")), Not(Equals(Ref(zone), ""))))
 
+
+def _site_bucket(template: Template, cfg: StageConfig) -> tuple[Any, Any]:
     site = template.add_resource(private_bucket(
         "SiteBucket", cfg, Sub(site_bucket_name(cfg.stage, ACCOUNT, REGION)),
         log_bucket=import_value(cfg, "access-logs-bucket"), log_prefix="s3/site/", noncurrent_days=30,
@@ -112,7 +115,20 @@ def build(cfg: StageConfig) -> Template:
             SigningBehavior="always", SigningProtocol="sigv4",
         ),
     ))
-    headers = template.add_resource(cloudfront.ResponseHeadersPolicy(
+    template.add_resource(bucket_policy("SiteBucketPolicy", site, {
+        "Sid": "CloudFrontReadsThroughOac",
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudfront.amazonaws.com"},
+        "Action": "s3:GetObject",
+        "Resource": Join("", [GetAtt(site, "Arn"), "/*"]),
+        "Condition": {"StringEquals": {"AWS:SourceArn": Sub(
+            "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}")}},
+    }))
+    return site, oac
+
+
+def _security_headers(template: Template, cfg: StageConfig) -> cloudfront.ResponseHeadersPolicy:
+    return template.add_resource(cloudfront.ResponseHeadersPolicy(
         "SecurityHeaders",
         ResponseHeadersPolicyConfig=cloudfront.ResponseHeadersPolicyConfig(
             Name=f"{cfg.prefix}-security-headers",
@@ -129,97 +145,120 @@ def build(cfg: StageConfig) -> Template:
             ),
         ),
     ))
-    api_cache = template.add_resource(cloudfront.CachePolicy(
-        "ApiCachePolicy",
-        # Nothing is cached unless the API says so (DefaultTTL 0); the policy exists to
-        # forward Authorization, which only a cache policy can do.
-        CachePolicyConfig=cloudfront.CachePolicyConfig(
-            Name=f"{cfg.prefix}-api", DefaultTTL=0, MinTTL=0, MaxTTL=1,
-            ParametersInCacheKeyAndForwardedToOrigin=cloudfront.ParametersInCacheKeyAndForwardedToOrigin(
-                EnableAcceptEncodingGzip=True, EnableAcceptEncodingBrotli=True,
-                HeadersConfig=cloudfront.CacheHeadersConfig(HeaderBehavior="whitelist", Headers=["Authorization"]),
-                CookiesConfig=cloudfront.CacheCookiesConfig(CookieBehavior="none"),
-                QueryStringsConfig=cloudfront.CacheQueryStringsConfig(QueryStringBehavior="all"),
-            ),
-        ),
-    ))
-    pages_cache = template.add_resource(cloudfront.CachePolicy(
-        "PagesCachePolicy",
-        CachePolicyConfig=cloudfront.CachePolicyConfig(
-            Name=f"{cfg.prefix}-pages", DefaultTTL=60, MinTTL=0, MaxTTL=3600,
-            ParametersInCacheKeyAndForwardedToOrigin=cloudfront.ParametersInCacheKeyAndForwardedToOrigin(
-                EnableAcceptEncodingGzip=True, EnableAcceptEncodingBrotli=True,
-                HeadersConfig=cloudfront.CacheHeadersConfig(HeaderBehavior="none"),
-                CookiesConfig=cloudfront.CacheCookiesConfig(CookieBehavior="none"),
-                QueryStringsConfig=cloudfront.CacheQueryStringsConfig(QueryStringBehavior="none"),
-            ),
-        ),
-    ))
 
-    api_methods = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
-    behaviours = [cloudfront.CacheBehavior(
+
+def _cache_policy(logical_id: str, name: str, ttls: tuple[int, int, int], headers: list[str]) -> cloudfront.CachePolicy:
+    default_ttl, min_ttl, max_ttl = ttls
+    return cloudfront.CachePolicy(
+        logical_id,
+        CachePolicyConfig=cloudfront.CachePolicyConfig(
+            Name=name, DefaultTTL=default_ttl, MinTTL=min_ttl, MaxTTL=max_ttl,
+            ParametersInCacheKeyAndForwardedToOrigin=cloudfront.ParametersInCacheKeyAndForwardedToOrigin(
+                EnableAcceptEncodingGzip=True, EnableAcceptEncodingBrotli=True,
+                HeadersConfig=(cloudfront.CacheHeadersConfig(HeaderBehavior="whitelist", Headers=headers)
+                               if headers else cloudfront.CacheHeadersConfig(HeaderBehavior="none")),
+                CookiesConfig=cloudfront.CacheCookiesConfig(CookieBehavior="none"),
+                QueryStringsConfig=cloudfront.CacheQueryStringsConfig(
+                    QueryStringBehavior="all" if headers else "none"),
+            ),
+        ),
+    )
+
+
+def _api_route(template: Template, cfg: StageConfig, headers: Any,
+               ) -> tuple[cloudfront.Origin, cloudfront.CacheBehavior]:
+    # Nothing is cached unless the API says so (DefaultTTL 0); the policy exists to
+    # forward Authorization, which only a cache policy can do.
+    cache = template.add_resource(_cache_policy("ApiCachePolicy", f"{cfg.prefix}-api", (0, 0, 1), ["Authorization"]))
+    origin = cloudfront.Origin(
+        Id="api",
+        DomainName=Sub("${RestApiId}.execute-api.${AWS::Region}.amazonaws.com"),
+        # The path is not rewritten: the API stage is named "api".
+        CustomOriginConfig=cloudfront.CustomOriginConfig(
+            OriginProtocolPolicy="https-only", OriginSSLProtocols=["TLSv1.2"]),
+        # The API refuses requests without it (api/origin.py): only CloudFront, behind the WAF, has it.
+        OriginCustomHeaders=[cloudfront.OriginCustomHeader(
+            HeaderName=ORIGIN_HEADER, HeaderValue=origin_secret_reference(cfg))],
+    )
+    behaviour = cloudfront.CacheBehavior(
         PathPattern="/api/*", TargetOriginId="api", ViewerProtocolPolicy="https-only",
-        AllowedMethods=api_methods, CachedMethods=["GET", "HEAD"], Compress=True,
-        CachePolicyId=Ref(api_cache), OriginRequestPolicyId=ALL_VIEWER_EXCEPT_HOST,
+        AllowedMethods=["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"], CachedMethods=["GET", "HEAD"],
+        Compress=True, CachePolicyId=Ref(cache), OriginRequestPolicyId=ALL_VIEWER_EXCEPT_HOST,
         ResponseHeadersPolicyId=Ref(headers),
-    )]
-    behaviours += [
+    )
+    return origin, behaviour
+
+
+def _pages_route(template: Template, cfg: StageConfig, headers: Any,
+                 ) -> tuple[cloudfront.Origin, list[cloudfront.CacheBehavior]]:
+    """The container path's origin (the ALB) and its behaviours."""
+    cache = template.add_resource(_cache_policy("PagesCachePolicy", f"{cfg.prefix}-pages", (60, 0, 3600), []))
+    # A parameter, not an import: adding a domain changes it, and an import would block that update.
+    pages_origin = template.add_parameter(Parameter(
+        "PagesOriginDomain", Type="String", MinLength=1,
+        Description="Where CloudFront reaches the container stack's ALB: its output OriginDomainName "
+                    "(python -m infra deploy reads it)",
+    ))
+    origin = cloudfront.Origin(
+        Id="pages", DomainName=Ref(pages_origin),
+        # Same condition as the container stack's listener: HTTPS with a domain.
+        CustomOriginConfig=If(
+            "HttpsOrigin",
+            cloudfront.CustomOriginConfig(OriginProtocolPolicy="https-only", HTTPSPort=443,
+                                          OriginSSLProtocols=["TLSv1.2"]),
+            cloudfront.CustomOriginConfig(OriginProtocolPolicy="http-only", HTTPPort=80),
+        ),
+        OriginCustomHeaders=[cloudfront.OriginCustomHeader(
+            HeaderName=ORIGIN_HEADER, HeaderValue=origin_secret_reference(cfg))],
+    )
+    behaviours = [
         cloudfront.CacheBehavior(
             PathPattern=path, TargetOriginId="pages", ViewerProtocolPolicy="redirect-to-https",
             AllowedMethods=["GET", "HEAD"], CachedMethods=["GET", "HEAD"], Compress=True,
-            CachePolicyId=Ref(pages_cache), ResponseHeadersPolicyId=Ref(headers),
+            CachePolicyId=Ref(cache), ResponseHeadersPolicyId=Ref(headers),
         )
         for path in ALB_PATHS
     ]
+    return origin, behaviours
+
+
+def _viewer_certificate() -> If:
+    return If(
+        "HasDomain",
+        cloudfront.ViewerCertificate(AcmCertificateArn=Ref("CertificateArn"), SslSupportMethod="sni-only",
+                                     MinimumProtocolVersion="TLSv1.2_2021"),
+        cloudfront.ViewerCertificate(CloudFrontDefaultCertificate=True, MinimumProtocolVersion="TLSv1.2_2021"),
+    )
+
+
+def _distribution(template: Template, cfg: StageConfig, site: Any, oac: Any) -> cloudfront.Distribution:
+    headers = _security_headers(template, cfg)
+    api_origin, api_behaviour = _api_route(template, cfg, headers)
+    origins = [
+        cloudfront.Origin(
+            Id="site", DomainName=GetAtt(site, "RegionalDomainName"),
+            S3OriginConfig=cloudfront.S3OriginConfig(OriginAccessIdentity=""), OriginAccessControlId=GetAtt(oac, "Id"),
+        ),
+        api_origin,
+    ]
+    behaviours = [api_behaviour]
+    if cfg.container_path:
+        pages_origin, pages_behaviours = _pages_route(template, cfg, headers)
+        origins.append(pages_origin)
+        behaviours += pages_behaviours
     image_origins, image_behaviours = add_images(template, cfg, headers)
+    origins += image_origins
     behaviours += image_behaviours
-    distribution = template.add_resource(checkov_skip(cloudfront.Distribution(
+    return template.add_resource(checkov_skip(cloudfront.Distribution(
         "Distribution",
         DistributionConfig=cloudfront.DistributionConfig(
-            Comment=f"{cfg.prefix} storefront",
-            Enabled=True,
-            HttpVersion="http2and3",
-            IPV6Enabled=True,
-            PriceClass="PriceClass_100",
-            DefaultRootObject="index.html",
-            WebACLId=Ref(web_acl),
-            Aliases=If("HasDomain", [Ref(domain)], Ref("AWS::NoValue")),
-            ViewerCertificate=If(
-                "HasDomain",
-                cloudfront.ViewerCertificate(AcmCertificateArn=Ref(certificate), SslSupportMethod="sni-only",
-                                             MinimumProtocolVersion="TLSv1.2_2021"),
-                cloudfront.ViewerCertificate(CloudFrontDefaultCertificate=True,
-                                             MinimumProtocolVersion="TLSv1.2_2021"),
-            ),
+            Comment=f"{cfg.prefix} storefront", Enabled=True, HttpVersion="http2and3", IPV6Enabled=True,
+            PriceClass="PriceClass_100", DefaultRootObject="index.html", WebACLId=Ref("WebAclArn"),
+            Aliases=If("HasDomain", [Ref("DomainName")], Ref("AWS::NoValue")),
+            ViewerCertificate=_viewer_certificate(),
             Logging=cloudfront.Logging(Bucket=import_value(cfg, "access-logs-bucket-domain"),
                                        Prefix="cloudfront/", IncludeCookies=False),
-            Origins=[
-                cloudfront.Origin(
-                    Id="site", DomainName=GetAtt(site, "RegionalDomainName"),
-                    S3OriginConfig=cloudfront.S3OriginConfig(OriginAccessIdentity=""),
-                    OriginAccessControlId=GetAtt(oac, "Id"),
-                ),
-                cloudfront.Origin(
-                    Id="api",
-                    DomainName=Sub("${RestApiId}.execute-api.${AWS::Region}.amazonaws.com"),
-                    # The path is not rewritten: the API stage is named "api".
-                    CustomOriginConfig=cloudfront.CustomOriginConfig(
-                        OriginProtocolPolicy="https-only", OriginSSLProtocols=["TLSv1.2"]),
-                ),
-                cloudfront.Origin(
-                    Id="pages", DomainName=Ref(pages_origin),
-                    # Same condition as the container stack's listener: HTTPS with a domain.
-                    CustomOriginConfig=If(
-                        "HttpsOrigin",
-                        cloudfront.CustomOriginConfig(OriginProtocolPolicy="https-only", HTTPSPort=443,
-                                                      OriginSSLProtocols=["TLSv1.2"]),
-                        cloudfront.CustomOriginConfig(OriginProtocolPolicy="http-only", HTTPPort=80),
-                    ),
-                    OriginCustomHeaders=[cloudfront.OriginCustomHeader(
-                        HeaderName=ORIGIN_HEADER, HeaderValue=origin_secret_reference(cfg))],
-                ),
-                *image_origins,
-            ],
+            Origins=origins,
             DefaultCacheBehavior=cloudfront.DefaultCacheBehavior(
                 TargetOriginId="site", ViewerProtocolPolicy="redirect-to-https",
                 AllowedMethods=["GET", "HEAD"], CachedMethods=["GET", "HEAD"], Compress=True,
@@ -230,26 +269,27 @@ def build(cfg: StageConfig) -> Template:
         Tags=tags(cfg),
     ), ("CKV_AWS_174", "with a domain the ACM certificate enforces TLSv1.2_2021; without one CloudFront serves "
                        "its *.cloudfront.net certificate, whose protocol floor AWS fixes and nobody can raise")))
-    template.add_resource(bucket_policy("SiteBucketPolicy", site, {
-        "Sid": "CloudFrontReadsThroughOac",
-        "Effect": "Allow",
-        "Principal": {"Service": "cloudfront.amazonaws.com"},
-        "Action": "s3:GetObject",
-        "Resource": Join("", [GetAtt(site, "Arn"), "/*"]),
-        "Condition": {"StringEquals": {"AWS:SourceArn": Sub(
-            "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}")}},
-    }))
+
+
+def _dns_and_outputs(template: Template, cfg: StageConfig, site: Any, distribution: Any) -> None:
     for record_type in ("A", "AAAA"):
         template.add_resource(route53.RecordSetType(
-            f"AliasRecord{record_type}", Condition="HasZone", HostedZoneId=Ref(zone), Name=Ref(domain),
-            Type=record_type, AliasTarget=route53.AliasTarget(
+            f"AliasRecord{record_type}", Condition="HasZone", HostedZoneId=Ref("HostedZoneId"),
+            Name=Ref("DomainName"), Type=record_type, AliasTarget=route53.AliasTarget(
                 DNSName=GetAtt(distribution, "DomainName"), HostedZoneId=CLOUDFRONT_ZONE_ID),
         ))
-
     export(template, cfg, "SiteBucketName", "site-bucket", Ref(site), "Bucket for site/static")
     export(template, cfg, "DistributionId", "distribution-id", Ref(distribution), "CloudFront distribution id")
     template.add_output(Output("DistributionDomainName", Value=GetAtt(distribution, "DomainName"),
                                Description="The storefront's CloudFront address"))
     template.add_output(Output("ApiPathExample", Value=Sub(
         f"https://${{Distribution.DomainName}}/{API_STAGE_NAME}/health"), Description="GET /health via CloudFront"))
+
+
+def build(cfg: StageConfig) -> Template:
+    template = new_template(cfg, "edge", "storefront bucket, CloudFront (S3 + API Gateway + ALB), DNS")
+    _parameters(template, cfg)
+    site, oac = _site_bucket(template, cfg)
+    distribution = _distribution(template, cfg, site, oac)
+    _dns_and_outputs(template, cfg, site, distribution)
     return template

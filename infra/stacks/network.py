@@ -1,22 +1,32 @@
 """Network stack: a VPC over two availability zones for the container service.
 
-Public subnets hold the ALB (and the NAT gateway when enabled); private subnets hold
-the Fargate tasks. Gateway endpoints keep S3 and DynamoDB traffic inside AWS. NAT is
-optional (parameter ``EnableNat``): without it, interface endpoints for ECR, CloudWatch
-Logs and Secrets Manager give the private tasks what they need to start and run.
+Only stages with the container path (``StageConfig.container_path``) have it. Public
+subnets hold the ALB. Where the Fargate tasks run, and how they reach ECR, CloudWatch
+Logs and Secrets Manager, is the stage's ``task_egress`` (docs/operations.md, "Idle cost"):
+
+- ``public-ip`` (default, $0 idle): tasks in the public subnets with a public address and
+  the internet gateway as their way out. No NAT gateway, no interface endpoints. Inbound
+  traffic is still only the ALB's: the tasks' security group admits nothing else.
+- ``endpoints``: tasks in private subnets; interface endpoints in one AZ (a zonal outage
+  of that AZ stops new tasks from pulling images, running tasks keep serving).
+- ``nat``: tasks in private subnets behind one NAT gateway (in zone a).
+
+Gateway endpoints (free) keep S3 and DynamoDB traffic inside AWS in every mode.
 """
 
 from __future__ import annotations
 
 import ipaddress
 
-from troposphere import Equals, GetAtt, GetAZs, Join, Not, Parameter, Ref, Select, Sub, Template, ec2, iam, logs
+from troposphere import GetAtt, GetAZs, Join, Ref, Select, Sub, Template, ec2, iam, logs
 
 from infra.config import StageConfig
 from infra.stacks.common import export, new_template, policy_document, statement, tags
 
 AZ_COUNT = 2
+ZONES = "ab"
 INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs", "secretsmanager")
+GATEWAY_ENDPOINTS = ("s3", "dynamodb")
 
 
 def subnet_cidrs(vpc_cidr: str) -> list[str]:
@@ -25,17 +35,27 @@ def subnet_cidrs(vpc_cidr: str) -> list[str]:
     return [str(n) for n in list(network.subnets(prefixlen_diff=4))[: 2 * AZ_COUNT]]
 
 
-def build(cfg: StageConfig) -> Template:
-    template = new_template(cfg, "network", "VPC, subnets, endpoints, optional NAT")
-    enable_nat = template.add_parameter(Parameter(
-        "EnableNat", Type="String", AllowedValues=["true", "false"],
-        Default="true" if cfg.nat_gateway else "false",
-        Description="Create a NAT gateway for the private subnets (else interface endpoints are created)",
-    ))
-    template.add_condition("HasNat", Equals(Ref(enable_nat), "true"))
-    template.add_condition("NoNat", Not(Equals(Ref(enable_nat), "true")))
+# The checkov skip the Fargate service carries in "public-ip" mode (CKV_AWS_333: ECS
+# services should not assign public IPs automatically).
+PUBLIC_TASKS_SKIP = (
+    "CKV_AWS_333",
+    "task_egress public-ip (infra/config.py): a public address is how the tasks reach ECR, Logs and Secrets "
+    "Manager without a NAT gateway or interface endpoints ($33-58 a month idle). Inbound, the tasks' security "
+    "group admits only the ALB's group, so the address serves no one else",
+)
 
-    cidrs = subnet_cidrs(cfg.vpc_cidr)
+
+def tasks_in_public_subnets(cfg: StageConfig) -> bool:
+    return cfg.task_egress == "public-ip"
+
+
+def task_public_ip(cfg: StageConfig) -> str:
+    """The Fargate service's ``AssignPublicIp``: tasks without NAT or endpoints need an address."""
+    return "ENABLED" if tasks_in_public_subnets(cfg) else "DISABLED"
+
+
+def _vpc(template: Template, cfg: StageConfig) -> tuple[ec2.VPC, ec2.RouteTable]:
+    """The VPC, its internet gateway and the public route table."""
     vpc = template.add_resource(ec2.VPC(
         "Vpc", CidrBlock=cfg.vpc_cidr, EnableDnsHostnames=True, EnableDnsSupport=True,
         Tags=tags(cfg, Name=f"{cfg.prefix}-vpc"),
@@ -44,7 +64,6 @@ def build(cfg: StageConfig) -> Template:
     attach = template.add_resource(ec2.VPCGatewayAttachment(
         "InternetGatewayAttachment", VpcId=Ref(vpc), InternetGatewayId=Ref(igw),
     ))
-
     public_rt = template.add_resource(ec2.RouteTable(
         "PublicRouteTable", VpcId=Ref(vpc), Tags=tags(cfg, Name=f"{cfg.prefix}-public"),
     ))
@@ -52,54 +71,56 @@ def build(cfg: StageConfig) -> Template:
         "PublicDefaultRoute", RouteTableId=Ref(public_rt), DestinationCidrBlock="0.0.0.0/0",
         GatewayId=Ref(igw), DependsOn=attach.title,
     ))
+    return vpc, public_rt
 
-    public_subnets, private_subnets, private_rts = [], [], []
-    for index, zone in enumerate("ab"):
-        public = template.add_resource(ec2.Subnet(
-            f"PublicSubnet{zone.upper()}", VpcId=Ref(vpc), CidrBlock=cidrs[index],
-            AvailabilityZone=Select(index, GetAZs("")), MapPublicIpOnLaunch=False,
-            Tags=tags(cfg, Name=f"{cfg.prefix}-public-{zone}", tier="public"),
-        ))
-        template.add_resource(ec2.SubnetRouteTableAssociation(
-            f"PublicSubnet{zone.upper()}RouteTable", SubnetId=Ref(public), RouteTableId=Ref(public_rt),
-        ))
-        private = template.add_resource(ec2.Subnet(
-            f"PrivateSubnet{zone.upper()}", VpcId=Ref(vpc), CidrBlock=cidrs[AZ_COUNT + index],
-            AvailabilityZone=Select(index, GetAZs("")), MapPublicIpOnLaunch=False,
-            Tags=tags(cfg, Name=f"{cfg.prefix}-private-{zone}", tier="private"),
-        ))
-        private_rt = template.add_resource(ec2.RouteTable(
+
+def _subnet(template: Template, cfg: StageConfig, vpc: ec2.VPC, tier: str, index: int,
+            route_table: ec2.RouteTable) -> ec2.Subnet:
+    zone = ZONES[index]
+    offset = 0 if tier == "public" else AZ_COUNT
+    name = f"{tier.capitalize()}Subnet{zone.upper()}"
+    subnet = template.add_resource(ec2.Subnet(
+        name, VpcId=Ref(vpc), CidrBlock=subnet_cidrs(cfg.vpc_cidr)[offset + index],
+        # Fargate assigns task addresses itself (AssignPublicIp); nothing else gets one.
+        AvailabilityZone=Select(index, GetAZs("")), MapPublicIpOnLaunch=False,
+        Tags=tags(cfg, Name=f"{cfg.prefix}-{tier}-{zone}", tier=tier),
+    ))
+    template.add_resource(ec2.SubnetRouteTableAssociation(
+        f"{name}RouteTable", SubnetId=Ref(subnet), RouteTableId=Ref(route_table),
+    ))
+    return subnet
+
+
+def _private_subnets(template: Template, cfg: StageConfig, vpc: ec2.VPC,
+                     ) -> tuple[list[ec2.Subnet], list[ec2.RouteTable]]:
+    subnets, route_tables = [], []
+    for index, zone in enumerate(ZONES[:AZ_COUNT]):
+        route_table = template.add_resource(ec2.RouteTable(
             f"PrivateRouteTable{zone.upper()}", VpcId=Ref(vpc), Tags=tags(cfg, Name=f"{cfg.prefix}-private-{zone}"),
         ))
-        template.add_resource(ec2.SubnetRouteTableAssociation(
-            f"PrivateSubnet{zone.upper()}RouteTable", SubnetId=Ref(private), RouteTableId=Ref(private_rt),
-        ))
-        public_subnets.append(public)
-        private_subnets.append(private)
-        private_rts.append(private_rt)
+        subnets.append(_subnet(template, cfg, vpc, "private", index, route_table))
+        route_tables.append(route_table)
+    return subnets, route_tables
 
-    # One NAT gateway (in zone a) keeps the cost down; prod can afford the single-AZ risk
-    # for egress because the container pages only need AWS APIs that have endpoints too.
-    eip = template.add_resource(ec2.EIP("NatAddress", Domain="vpc", Condition="HasNat", DependsOn=attach.title))
+
+def _nat(template: Template, cfg: StageConfig, public_subnet: ec2.Subnet, route_tables: list[ec2.RouteTable]) -> None:
+    # One NAT gateway (in zone a) keeps the cost down: egress only matters for starting
+    # tasks, and running tasks in zone b keep serving through a zone-a outage.
+    eip = template.add_resource(ec2.EIP("NatAddress", Domain="vpc", DependsOn="InternetGatewayAttachment"))
     nat = template.add_resource(ec2.NatGateway(
-        "NatGateway", AllocationId=GetAtt(eip, "AllocationId"), SubnetId=Ref(public_subnets[0]),
-        Condition="HasNat", Tags=tags(cfg),
+        "NatGateway", AllocationId=GetAtt(eip, "AllocationId"), SubnetId=Ref(public_subnet), Tags=tags(cfg),
     ))
-    for index, private_rt in enumerate(private_rts):
+    for index, route_table in enumerate(route_tables):
         template.add_resource(ec2.Route(
-            f"PrivateDefaultRoute{'AB'[index]}", RouteTableId=Ref(private_rt), DestinationCidrBlock="0.0.0.0/0",
-            NatGatewayId=Ref(nat), Condition="HasNat",
+            f"PrivateDefaultRoute{ZONES[index].upper()}", RouteTableId=Ref(route_table),
+            DestinationCidrBlock="0.0.0.0/0", NatGatewayId=Ref(nat),
         ))
 
-    for service in ("s3", "dynamodb"):
-        template.add_resource(ec2.VPCEndpoint(
-            f"{service.capitalize()}GatewayEndpoint", VpcId=Ref(vpc), VpcEndpointType="Gateway",
-            ServiceName=Sub(f"com.amazonaws.${{AWS::Region}}.{service}"),
-            RouteTableIds=[Ref(rt) for rt in private_rts],
-        ))
 
+def _interface_endpoints(template: Template, cfg: StageConfig, vpc: ec2.VPC, subnet: ec2.Subnet) -> None:
+    """ECR, Logs and Secrets Manager endpoints in ONE zone: each endpoint is billed per AZ-hour."""
     endpoint_sg = template.add_resource(ec2.SecurityGroup(
-        "EndpointSecurityGroup", Condition="NoNat", VpcId=Ref(vpc),
+        "EndpointSecurityGroup", VpcId=Ref(vpc),
         GroupDescription="HTTPS from inside the VPC to the interface endpoints",
         SecurityGroupIngress=[ec2.SecurityGroupRule(
             IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp=cfg.vpc_cidr, Description="HTTPS from the VPC",
@@ -112,12 +133,23 @@ def build(cfg: StageConfig) -> Template:
     for service in INTERFACE_ENDPOINTS:
         logical = "".join(part.capitalize() for part in service.split(".")) + "InterfaceEndpoint"
         template.add_resource(ec2.VPCEndpoint(
-            logical, Condition="NoNat", VpcId=Ref(vpc), VpcEndpointType="Interface",
+            logical, VpcId=Ref(vpc), VpcEndpointType="Interface",
             ServiceName=Sub(f"com.amazonaws.${{AWS::Region}}.{service}"), PrivateDnsEnabled=True,
-            SubnetIds=[Ref(s) for s in private_subnets], SecurityGroupIds=[Ref(endpoint_sg)],
+            SubnetIds=[Ref(subnet)], SecurityGroupIds=[Ref(endpoint_sg)],
         ))
 
-    # VPC flow logs (rejected and accepted traffic) to CloudWatch Logs.
+
+def _gateway_endpoints(template: Template, vpc: ec2.VPC, route_tables: list[ec2.RouteTable]) -> None:
+    for service in GATEWAY_ENDPOINTS:
+        template.add_resource(ec2.VPCEndpoint(
+            f"{service.capitalize()}GatewayEndpoint", VpcId=Ref(vpc), VpcEndpointType="Gateway",
+            ServiceName=Sub(f"com.amazonaws.${{AWS::Region}}.{service}"),
+            RouteTableIds=[Ref(rt) for rt in route_tables],
+        ))
+
+
+def _flow_logs(template: Template, cfg: StageConfig, vpc: ec2.VPC) -> None:
+    """VPC flow logs (rejected and accepted traffic) to CloudWatch Logs."""
     flow_group = template.add_resource(logs.LogGroup(
         "FlowLogGroup", LogGroupName=f"/vpc/{cfg.prefix}/flow-logs", RetentionInDays=cfg.log_retention_days,
         Tags=tags(cfg),
@@ -146,10 +178,26 @@ def build(cfg: StageConfig) -> Template:
         DeliverLogsPermissionArn=GetAtt(flow_role, "Arn"), Tags=tags(cfg),
     ))
 
+
+def build(cfg: StageConfig) -> Template:
+    template = new_template(cfg, "network", f"VPC, subnets, gateway endpoints; task egress: {cfg.task_egress}")
+    vpc, public_rt = _vpc(template, cfg)
+    public = [_subnet(template, cfg, vpc, "public", index, public_rt) for index in range(AZ_COUNT)]
+    task_subnets, route_tables = public, [public_rt]
+    if not tasks_in_public_subnets(cfg):
+        task_subnets, private_rts = _private_subnets(template, cfg, vpc)
+        route_tables = [public_rt, *private_rts]
+        if cfg.task_egress == "nat":
+            _nat(template, cfg, public[0], private_rts)
+        else:
+            _interface_endpoints(template, cfg, vpc, task_subnets[0])
+    _gateway_endpoints(template, vpc, route_tables)
+    _flow_logs(template, cfg, vpc)
+
     export(template, cfg, "VpcId", "vpc-id", Ref(vpc), "VPC id")
     export(template, cfg, "VpcCidr", "vpc-cidr", GetAtt(vpc, "CidrBlock"), "VPC CIDR block")
     export(template, cfg, "PublicSubnetIds", "public-subnet-ids",
-           Join(",", [Ref(s) for s in public_subnets]), "Public subnets (comma-separated)")
-    export(template, cfg, "PrivateSubnetIds", "private-subnet-ids",
-           Join(",", [Ref(s) for s in private_subnets]), "Private subnets (comma-separated)")
+           Join(",", [Ref(s) for s in public]), "Public subnets (comma-separated): the ALB")
+    export(template, cfg, "TaskSubnetIds", "task-subnet-ids", Join(",", [Ref(s) for s in task_subnets]),
+           f"Subnets of the Fargate tasks (comma-separated; task egress {cfg.task_egress})")
     return template

@@ -84,13 +84,18 @@ def test_shopper_can_browse_search_order_and_cancel(
     wait_ready(page, "cart")
     expect(page.locator("#user-email")).to_have_text(SHOPPER[0])
 
-    # Check out: the request carries an Idempotency-Key; the order page follows.
+    # Check out with an address: the request carries an Idempotency-Key; the payment page follows.
+    fill_address(page)
     with page.expect_request(lambda r: r.url.endswith("/api/orders") and r.method == "POST") as placed:
         page.get_by_role("button", name="Place order").click()
     key = placed.value.headers.get("idempotency-key", "")
     assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", key), key
+    page.wait_for_url(re.compile(r"/pay/local\?"))
+    expect(page.locator("#payment-amount")).to_have_text("102.00 USD")
+    shot("payment-page")
+    page.get_by_role("button", name="Pay").click()
     wait_ready(page, "orders")
-    expect(page.locator("#order-status")).to_have_text("Status: placed")
+    expect(page.locator("#order-status")).to_have_text("Status: paid")
     expect(page.locator("#order-total")).to_have_text("$102.00")
     expect(page.locator("#cart-count")).to_have_text("0")
     order_id = page.url.split("#/orders/")[1].split("?")[0]
@@ -100,7 +105,7 @@ def test_shopper_can_browse_search_order_and_cancel(
     page.get_by_role("link", name="My orders", exact=True).click()
     wait_ready(page, "orders")
     mine = page.locator(f'.order-card[data-order-id="{order_id}"]')
-    expect(mine).to_contain_text("Status: placed")
+    expect(mine).to_contain_text("Status: paid")
     expect(mine).to_contain_text(f"2 \u00d7 {first['name']}")
     shot("my-orders")
 
@@ -128,6 +133,14 @@ def test_shopper_can_browse_search_order_and_cancel(
     assert admin_api.get(f"/products/{second['id']}").json()["stock"] == 4
 
 
+def fill_address(page: Any) -> None:
+    page.get_by_label("Full name").fill("Sam Shopper")
+    page.get_by_label("Address line 1").fill("1 Demo Street")
+    page.get_by_label("City").fill("Springfield")
+    page.get_by_label("Postal code").fill("62701")
+    page.get_by_label("Country").fill("US")
+
+
 def test_checkout_names_the_lines_that_are_short_of_stock(
     page: Any, shot: Shots, site: str, products: Callable[..., dict[str, Any]], admin_api: ApiClient
 ) -> None:
@@ -144,6 +157,7 @@ def test_checkout_names_the_lines_that_are_short_of_stock(
 
     page.goto(f"{site}/#/cart")
     wait_ready(page, "cart")
+    fill_address(page)
     page.get_by_role("button", name="Place order").click()
     alert = page.locator(".checkout .form-error")
     expect(alert).to_contain_text(f"{scarce['name']}: Only 1 left")

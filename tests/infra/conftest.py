@@ -21,18 +21,23 @@ from infra.synth import synth
 from tests.conftest import free_port
 
 # A stage with a custom domain takes the other branch of every domain condition
-# (certificates, DNS records, HTTPS to the origin), so it is linted and scanned too.
-DOMAIN_VARIANT = StageConfig(stage="dev", domain_name="shop.example.com", hosted_zone_id="Z0123456789ABCDEFGHIJ")
+# (certificates, DNS records, HTTPS to the origin, the SES domain identity and its DKIM
+# records), so it is linted and scanned too; with private tasks behind interface
+# endpoints, and a second variant behind a NAT gateway, every network mode is covered.
+DOMAIN_VARIANT = StageConfig(stage="dev", domain_name="shop.example.com", hosted_zone_id="Z0123456789ABCDEFGHIJ",
+                             container_path=True, task_egress="endpoints")
+NAT_VARIANT = StageConfig(stage="dev", container_path=True, task_egress="nat", email_sender="shop@example.com")
 
 
 @pytest.fixture(scope="session")
 def synth_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Every stage's templates, as ``python -m infra synth`` writes them: ROOT/<stage>/<stack>.json,
-    plus ROOT/dev-with-domain/."""
+    plus ROOT/dev-with-domain/ and ROOT/dev-with-nat/."""
     root = tmp_path_factory.mktemp("synth")
     for stage in sorted(STAGES):
         synth(stage_config(stage), root / stage)
     synth(DOMAIN_VARIANT, root / "dev-with-domain")
+    synth(NAT_VARIANT, root / "dev-with-nat")
     return root
 
 

@@ -128,9 +128,9 @@ def test_no_stack_exports_or_imports_the_alb_values() -> None:
     outputs = template()["Outputs"]
     for name in ("OriginDomainName", "LoadBalancerFullName"):
         assert "Export" not in outputs[name]
-    edge = json.loads(render(next(s for s in STACKS if s.name == "edge").build(stage_config("dev"))))
+    edge = json.loads(render(next(s for s in STACKS if s.name == "edge").build(stage_config("prod"))))
     assert "PagesOriginDomain" in edge["Parameters"]
-    observability = json.loads(render(next(s for s in STACKS if s.name == "observability").build(stage_config("dev"))))
+    observability = json.loads(render(next(s for s in STACKS if s.name == "observability").build(stage_config("prod"))))
     assert "LoadBalancerFullName" in observability["Parameters"]
 
 

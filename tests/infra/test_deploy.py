@@ -68,7 +68,7 @@ def test_diff_of_a_new_stack_lists_its_resources_and_leaves_no_stack(aws: str) -
 
 
 def test_container_parameters_are_looked_up_in_the_region(aws: str) -> None:
-    (plan,) = Deployer(stage_config("dev"), console=quiet_console()).plan(["container"])
+    (plan,) = Deployer(stage_config("prod"), console=quiet_console()).plan(["container"])
     ec2 = boto3.client("ec2", region_name="us-east-1")
     (prefix_list,) = ec2.describe_managed_prefix_lists(Filters=[
         {"Name": "prefix-list-name", "Values": ["com.amazonaws.global.cloudfront.origin-facing"]}])["PrefixLists"]
@@ -76,21 +76,28 @@ def test_container_parameters_are_looked_up_in_the_region(aws: str) -> None:
 
 
 def test_explicit_parameters_win_and_unknown_ones_are_dropped(aws: str) -> None:
-    (plan,) = Deployer(stage_config("dev"), console=quiet_console()).plan(
+    (plan,) = Deployer(stage_config("prod"), console=quiet_console()).plan(
         ["container"], {"CloudFrontPrefixListId": "pl-0123abcd", "NotAParameter": "x", "Bootstrap": "true"})
     assert plan.parameters == {"CloudFrontPrefixListId": "pl-0123abcd", "Bootstrap": "true"}
 
 
 def test_public_base_url_is_the_domain_else_the_distribution(aws: str) -> None:
-    (plan,) = Deployer(StageConfig(stage="pu", domain_name="shop.example.com"), console=quiet_console()).plan(
-        ["container"])
+    cfg = StageConfig(stage="pu", domain_name="shop.example.com", container_path=True)
+    (plan,) = Deployer(cfg, console=quiet_console()).plan(["container"])
     assert plan.parameters["PublicBaseUrl"] == "https://shop.example.com"
     boto3.client("cloudformation", region_name="us-east-1").create_stack(
         StackName="store-pu-edge", TemplateBody=json.dumps({
             "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
             "Outputs": {"DistributionDomainName": {"Value": "d111111abcdef8.cloudfront.net"}}}))
-    (plan,) = Deployer(StageConfig(stage="pu"), console=quiet_console()).plan(["container"])
+    (plan,) = Deployer(StageConfig(stage="pu", container_path=True), console=quiet_console()).plan(["container"])
     assert plan.parameters["PublicBaseUrl"] == "https://d111111abcdef8.cloudfront.net"
+
+
+def test_a_stage_without_the_container_path_has_no_network_or_container_stack() -> None:
+    deployer = Deployer(stage_config("dev"), console=quiet_console())
+    for stack in ("network", "container"):
+        with pytest.raises(DeployError, match="container_path is off"):
+            deployer.plan([stack])
 
 
 def test_edge_needs_edge_global_first(aws: str, tmp_path: Path) -> None:
@@ -108,9 +115,13 @@ def test_edge_reads_waf_from_edge_global_and_the_api_from_chalice(aws: str, tmp_
     (tmp_path / "deployed").mkdir()
     (tmp_path / "deployed" / "ew.json").write_text(json.dumps(
         {"resources": [{"resource_type": "rest_api", "rest_api_id": "q1w2e3"}]}))
-    _container_stack("ew", {"OriginDomainName": "origin.shop.example.com"})
     (plan,) = Deployer(StageConfig(stage="ew"), console=quiet_console(), chalice_dir=tmp_path).plan(["edge"])
-    assert plan.parameters == {"WebAclArn": acl, "RestApiId": "q1w2e3", "PagesOriginDomain": "origin.shop.example.com"}
+    assert plan.parameters == {"WebAclArn": acl, "RestApiId": "q1w2e3"}
+    # With the container path, the ALB's origin name comes from the container stack's outputs.
+    _container_stack("ew", {"OriginDomainName": "origin.shop.example.com"})
+    (plan,) = Deployer(StageConfig(stage="ew", container_path=True), console=quiet_console(),
+                       chalice_dir=tmp_path).plan(["edge"])
+    assert plan.parameters["PagesOriginDomain"] == "origin.shop.example.com"
 
 
 def _container_stack(stage: str, outputs: dict[str, str]) -> None:
@@ -123,15 +134,16 @@ def _container_stack(stage: str, outputs: dict[str, str]) -> None:
 
 def test_alb_values_are_parameters_read_from_the_container_stack(aws: str) -> None:
     """Not exports: adding a domain (new origin name) or replacing the ALB must not block on an import."""
+    cfg = StageConfig(stage="ob", container_path=True, alarm_email="ops@example.com")
     with pytest.raises(DeployError, match="LoadBalancerFullName"):
-        Deployer(StageConfig(stage="ob"), console=quiet_console()).plan(["observability"])
+        Deployer(cfg, console=quiet_console()).plan(["observability"])
     _container_stack("ob", {"LoadBalancerFullName": "app/store-ob-alb/0123456789abcdef"})
-    (plan,) = Deployer(StageConfig(stage="ob"), console=quiet_console()).plan(["observability"])
+    (plan,) = Deployer(cfg, console=quiet_console()).plan(["observability"])
     assert plan.parameters["LoadBalancerFullName"] == "app/store-ob-alb/0123456789abcdef"
 
 
 def test_bootstrap_is_computed_on_every_deploy_from_the_stack_and_the_image(aws: str) -> None:
-    cfg = StageConfig(stage="bs")
+    cfg = StageConfig(stage="bs", container_path=True)
 
     def bootstrap(**overrides: str) -> str:
         (plan,) = Deployer(cfg, console=quiet_console()).plan(["container"], overrides)

@@ -55,7 +55,7 @@ def test_lambda_policy_names_every_resource_it_can(stage: str) -> None:
         if "*" in _as_list(statement["Resource"]):
             assert all(a in WILDCARD_RESOURCE_REASONS for a in actions), statement["Sid"]
         for resource in _as_list(statement["Resource"]):
-            assert resource == "*" or f"{stage}" in resource or statement["Sid"] == "CursorKeyDecrypt" or (
+            assert resource == "*" or f"{stage}" in resource or statement["Sid"].endswith("KeyDecrypt") or (
                 statement["Sid"] == "OrderEmails" and "ses:FromAddress" in statement["Condition"]["StringEquals"])
 
 
@@ -78,6 +78,22 @@ def test_kms_decrypt_is_pinned_to_the_cursor_secret_through_secrets_manager() ->
     condition = decrypt["Condition"]["StringLike"]
     assert condition["kms:ViaService"] == "secretsmanager.*.amazonaws.com"
     assert "store/prod/cursor-signing-key" in condition["kms:EncryptionContext:SecretARN"]
+
+
+def test_the_function_reads_the_payment_secret_and_decrypts_it_only_through_secrets_manager() -> None:
+    statements = {s["Sid"]: s for s in policies.lambda_policy("prod")["Statement"]}
+    assert statements["PaymentKey"]["Resource"] == "arn:aws:secretsmanager:*:*:secret:store/prod/payment-*"
+    condition = statements["PaymentKeyDecrypt"]["Condition"]["StringLike"]
+    assert condition == {"kms:ViaService": "secretsmanager.*.amazonaws.com",
+                         "kms:EncryptionContext:SecretARN": statements["PaymentKey"]["Resource"]}
+
+
+def test_the_function_reads_the_origin_secret_and_decrypts_it_only_through_secrets_manager() -> None:
+    statements = {s["Sid"]: s for s in policies.lambda_policy("prod")["Statement"]}
+    assert "store/prod/origin-verify" in statements["OriginVerifyKey"]["Resource"]
+    condition = statements["OriginVerifyKeyDecrypt"]["Condition"]["StringLike"]
+    assert condition == {"kms:ViaService": "secretsmanager.*.amazonaws.com",
+                         "kms:EncryptionContext:SecretARN": statements["OriginVerifyKey"]["Resource"]}
 
 
 def _template_statements() -> Iterator[tuple[str, str, dict[str, Any]]]:

@@ -18,7 +18,7 @@ from infra.config import (
     cursor_secret_name,
     stage_config,
 )
-from infra.stacks import STACK_NAMES, STACKS, stack_spec
+from infra.stacks import STACK_NAMES, STACKS, stack_spec, stacks_for
 from infra.synth import MAX_TEMPLATE_BODY, render
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -184,7 +184,7 @@ def _distribution(stage: str = "dev") -> dict[str, Any]:
 
 
 def test_cloudfront_routes_api_pages_and_static_files() -> None:
-    config = _distribution()
+    config = _distribution("prod")  # a stage with the container path
     origins = {o["Id"]: o for o in config["Origins"]}
     routes = {b["PathPattern"]: b["TargetOriginId"] for b in config["CacheBehaviors"]}
     assert routes == {"/api/*": "api", "/p/*": "pages", "/sitemap.xml": "pages", "/img/*": "images",
@@ -248,13 +248,14 @@ def test_domain_resources_only_exist_with_a_domain() -> None:
 # --- container -----------------------------------------------------------------------
 
 
-def test_fargate_service_is_private_and_rolls_back_failed_deployments() -> None:
+def test_fargate_service_runs_in_the_task_subnets_and_rolls_back_failed_deployments() -> None:
     template = build("container")
     service = template["Resources"]["Service"]["Properties"]
     assert service["DeploymentConfiguration"]["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
     network = service["NetworkConfiguration"]["AwsvpcConfiguration"]
-    assert network["AssignPublicIp"] == "DISABLED"
-    assert "private-subnet-ids" in json.dumps(network["Subnets"])
+    # task_egress "public-ip" (the default): no NAT, no endpoints (tests/infra/test_idle_cost.py).
+    assert network["AssignPublicIp"] == "ENABLED"
+    assert "task-subnet-ids" in json.dumps(network["Subnets"])
     alb = template["Resources"]["LoadBalancer"]["Properties"]
     assert alb["Scheme"] == "internet-facing" and "public-subnet-ids" in json.dumps(alb["Subnets"])
     repo = template["Resources"]["Repository"]["Properties"]
@@ -285,7 +286,8 @@ def test_alb_accepts_only_cloudfront() -> None:
 
 
 def test_origin_is_https_whenever_the_stage_has_a_domain() -> None:
-    cfg = StageConfig(stage="dev", domain_name="shop.example.com", hosted_zone_id="Z0000000000000")
+    cfg = StageConfig(stage="dev", domain_name="shop.example.com", hosted_zone_id="Z0000000000000",
+                      container_path=True)
     container = stack_spec("container").build(cfg).to_dict()
     listener = container["Resources"]["OriginListener"]["Properties"]
     assert listener["Protocol"] == {"Fn::If": ["HttpsOrigin", "HTTPS", "HTTP"]}
@@ -326,10 +328,11 @@ def test_ci_roles_can_exist_before_the_edge_and_container_stacks() -> None:
     assert imports <= {"store-dev-chalice-state-bucket"}
 
 
-def test_imports_only_name_exports_of_earlier_stacks() -> None:
-    cfg = stage_config("dev")
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_imports_only_name_exports_of_earlier_stacks(stage: str) -> None:
+    cfg = stage_config(stage)
     exported: set[str] = set()
-    for spec in STACKS:
+    for spec in stacks_for(cfg):
         text = json.dumps(spec.build(cfg).to_dict())
         imports = {part.split('"')[0] for part in text.split('{"Fn::ImportValue": "')[1:]}
         assert imports <= exported, f"{spec.name} imports {imports - exported} before they exist"
@@ -343,7 +346,7 @@ def test_imports_only_name_exports_of_earlier_stacks() -> None:
 
 @pytest.mark.parametrize("stage", sorted(STAGES))
 def test_templates_fit_in_a_template_body(stage: str) -> None:
-    for spec in STACKS:
+    for spec in stacks_for(stage_config(stage)):
         assert len(render(spec.build(stage_config(stage))).encode()) < MAX_TEMPLATE_BODY
 
 

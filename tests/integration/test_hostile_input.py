@@ -84,6 +84,10 @@ def quote(segment: str) -> str:
     return requests.utils.quote(segment, safe="")
 
 
+ADDRESS = {"name": "Hostile Tester", "line1": "1 Test Road", "city": "Testville", "postal_code": "T1 1TT",
+           "country": "GB"}
+ADDRESS_JSON = json.dumps(ADDRESS)
+
 # --- bodies ---------------------------------------------------------------------------------
 
 BODY_ROUTES = [
@@ -91,6 +95,7 @@ BODY_ROUTES = [
     ("PUT", "/products/{pid}"),
     ("POST", "/products/{pid}/stock"),
     ("POST", "/orders"),
+    ("POST", "/orders/{pid}/ship"),
 ]
 
 
@@ -99,6 +104,16 @@ def some_product_id(local_stack: LocalStack) -> str:
     items = ApiClient(local_stack.api_url).get("/products?limit=1").json()["items"]
     product_id: str = items[0]["id"]
     return product_id
+
+
+def test_hostile_webhook_bodies_are_refused_before_anything_is_read(anon: ApiClient) -> None:
+    """The webhook checks its signature first: whatever the body, no valid signature is a 400."""
+    bodies: list[bytes | str] = [*INVALID_UTF8, "[" * 40_000, json.dumps({"id": "evt_x", "type": "x"}), "", "null"]
+    for body in bodies:
+        for signature in (None, "t=1,v1=00", "v1=abc", "t=notanumber,v1=ab", "x" * 4000):
+            headers = {} if signature is None else {"Stripe-Signature": signature}
+            assert_error(anon.post("/payments/webhook", raw=body, headers=headers), 400, "invalid_signature")
+    assert_error(anon.post("/payments/webhook", raw=b"\x00" * (1024 * 1024)), 413, "payload_too_large")
 
 
 def send(client: ApiClient, method: str, path: str, pid: str, raw: bytes | str,
@@ -149,7 +164,8 @@ def test_nan_infinity_huge_and_non_integer_numbers_are_refused(admin: ApiClient,
                  400, "validation_error")
     assert_error(admin.post(f"/products/{some_product_id}/stock", raw=f'{{"set": {literal}}}'),
                  400, "validation_error")
-    order = f'{{"lines": [{{"product_id": "{some_product_id}", "quantity": {literal}}}]}}'
+    line = f'{{"product_id": "{some_product_id}", "quantity": {literal}}}'
+    order = f'{{"lines": [{line}], "shipping_address": {ADDRESS_JSON}}}'
     assert_error(admin.post("/orders", raw=order, headers={"Idempotency-Key": uuid.uuid4().hex}),
                  400, "validation_error")
 
@@ -189,11 +205,23 @@ def test_injection_strings_in_stock_and_order_fields_are_refused(admin: ApiClien
     assert_error(admin.post(stock, {"set": payload}), 400, "validation_error")
     assert_error(admin.post(stock, {"delta": 1, payload: 1}), 400, "validation_error")
     key = {"Idempotency-Key": uuid.uuid4().hex}
-    assert_error(admin.post("/orders", {"lines": [{"product_id": payload, "quantity": 1}]}, headers=key),
-                 400, "validation_error")
-    assert_error(admin.post("/orders", {"lines": [{"product_id": some_product_id, "quantity": payload}]},
+    assert_error(admin.post("/orders", {"lines": [{"product_id": payload, "quantity": 1}], "shipping_address": ADDRESS},
                             headers=key), 400, "validation_error")
-    assert_error(admin.post("/orders", {"lines": payload}, headers=key), 400, "validation_error")
+    assert_error(admin.post("/orders", {"lines": [{"product_id": some_product_id, "quantity": payload}],
+                                        "shipping_address": ADDRESS}, headers=key), 400, "validation_error")
+    assert_error(admin.post("/orders", {"lines": payload, "shipping_address": ADDRESS}, headers=key), 400,
+                 "validation_error")
+    for field in ("name", "line1", "city", "postal_code", "country", "region"):
+        body = {"lines": [{"product_id": some_product_id, "quantity": 1}], "shipping_address": {**ADDRESS,
+                                                                                                field: payload}}
+        response = admin.post("/orders", body, headers={"Idempotency-Key": uuid.uuid4().hex})
+        if response.status_code == 201:  # free text within its limits: stored as text, never interpreted
+            assert response.json()["shipping_address"][field] == payload
+            assert admin.post(f"/orders/{response.json()['id']}/cancel").status_code == 200
+        else:
+            assert_error(response, 400, "validation_error")
+    ship = admin.post(f"/orders/{uuid.uuid4().hex}/ship", {"carrier": payload, "tracking_number": payload})
+    assert (ship.status_code, ship.json()["error"]["code"]) in {(400, "validation_error"), (404, "not_found")}
     assert_error(admin.post("/products", raw=json.dumps({**valid_product(), payload: "x"})), 400,
                  "validation_error")
 
@@ -205,8 +233,8 @@ def test_injection_strings_in_the_idempotency_key_are_refused(admin: ApiClient, 
         safe = raw.replace("\r", "").replace("\n", "").replace("\u0000", "")
         if safe.replace("_", "").replace("-", "").replace(".", "").replace(":", "").isalnum():
             continue  # stripping left a well-formed key
-        response = admin.post("/orders", {"lines": [{"product_id": some_product_id, "quantity": 1}]},
-                              headers={"Idempotency-Key": safe})
+        response = admin.post("/orders", {"lines": [{"product_id": some_product_id, "quantity": 1}],
+                                          "shipping_address": ADDRESS}, headers={"Idempotency-Key": safe})
         assert_error(response, 400, "validation_error")
 
 
@@ -223,6 +251,8 @@ def _path_probe(admin: ApiClient, segment: str) -> None:
     assert_error(admin.post(f"/products/{segment}/stock", {"delta": 1}), 404, "not_found")
     assert_error(admin.get(f"/orders/{segment}"), 404, "not_found")
     assert_error(admin.post(f"/orders/{segment}/cancel"), 404, "not_found")
+    assert_error(admin.post(f"/orders/{segment}/pay"), 404, "not_found")
+    assert_error(admin.post(f"/orders/{segment}/ship", {"carrier": "UPS", "tracking_number": "1Z"}), 404, "not_found")
 
 
 def test_injection_strings_in_query_parameters_are_refused_or_inert(anon: ApiClient, shopper: ApiClient) -> None:
@@ -306,7 +336,7 @@ BAD_AUTH_HEADERS = ["", "Bearer", "Bearer ", "Basic YWRtaW46YWRtaW4=", "bearer",
                     "Bearer\tabc", "BearerX abc"]
 PROTECTED = [("POST", "/products"), ("PUT", "/products/x"), ("DELETE", "/products/x"),
              ("POST", "/products/x/stock"), ("POST", "/orders"), ("GET", "/orders"), ("GET", "/orders/x"),
-             ("POST", "/orders/x/cancel")]
+             ("POST", "/orders/x/cancel"), ("POST", "/orders/x/pay"), ("POST", "/orders/x/ship")]
 
 
 def _raw_request(api_url: str, method: str, path: str, authorization: str | bytes) -> requests.Response:

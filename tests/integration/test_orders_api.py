@@ -35,8 +35,17 @@ def other(local_stack: LocalStack, other_shopper_token: str) -> ApiClient:
     return ApiClient(local_stack.api_url, other_shopper_token)
 
 
-def place(client: ApiClient, lines: list[dict[str, Any]], key: str | None = None) -> Any:
-    return client.post("/orders", {"lines": lines}, headers={"Idempotency-Key": key or uuid.uuid4().hex})
+ADDRESS = {"name": "Sam Shopper", "line1": "1 Demo Street", "line2": "Flat 2", "city": "Springfield",
+           "region": "IL", "postal_code": "62701", "country": "US"}
+ORDER_FIELDS = {"id", "customer_id", "email", "status", "lines", "subtotal_cents", "shipping_cents", "total_cents",
+                "currency", "shipping_address", "expires_at", "paid_at", "shipped_at", "shipment", "refunded_cents",
+                "created_at", "updated_at"}
+
+
+def place(client: ApiClient, lines: list[dict[str, Any]], key: str | None = None,
+          address: dict[str, Any] | None = None) -> Any:
+    return client.post("/orders", {"lines": lines, "shipping_address": address or ADDRESS},
+                       headers={"Idempotency-Key": key or uuid.uuid4().hex})
 
 
 def stock_of(anon: ApiClient, product_id: str) -> int:
@@ -51,9 +60,13 @@ def test_can_place_an_order_capturing_names_and_prices(
     response = place(shopper, [{"product_id": a["id"], "quantity": 2}, {"product_id": b["id"], "quantity": 1}])
     assert response.status_code == 201, response.text
     order = response.json()
-    assert set(order) == {"id", "customer_id", "status", "lines", "total_cents", "currency", "created_at"}
-    assert order["status"] == "placed" and order["currency"] == "USD"
-    assert order["total_cents"] == 2 * 250 + 1000
+    assert set(order) == ORDER_FIELDS
+    assert order["status"] == "pending_payment" and order["currency"] == "USD"
+    assert order["email"] == "shopper@example.com"
+    assert (order["subtotal_cents"], order["shipping_cents"]) == (2 * 250 + 1000, 500)
+    assert order["total_cents"] == 2 * 250 + 1000 + 500
+    assert order["shipping_address"] == ADDRESS
+    assert order["expires_at"] > order["created_at"]
     assert order["lines"] == [
         {"product_id": a["id"], "name": a["name"], "quantity": 2, "unit_price_cents": 250},
         {"product_id": b["id"], "name": b["name"], "quantity": 1, "unit_price_cents": 1000},
@@ -141,6 +154,11 @@ def test_keys_are_scoped_per_customer(
         ({"lines": [{"product_id": "x"}]}, None),
         ({"lines": [{"product_id": "x", "quantity": 1, "price_cents": 1}]}, None),
         ({"lines": [{"product_id": "x", "quantity": 1}], "coupon": "FREE"}, None),
+        ({"lines": [{"product_id": "x", "quantity": 1}], "shipping_address": {**ADDRESS, "country": "us"}}, None),
+        ({"lines": [{"product_id": "x", "quantity": 1}], "shipping_address": {**ADDRESS, "country": "XX"}}, None),
+        ({"lines": [{"product_id": "x", "quantity": 1}], "shipping_address": {**ADDRESS, "line1": ""}}, None),
+        ({"lines": [{"product_id": "x", "quantity": 1}],
+          "shipping_address": {k: v for k, v in ADDRESS.items() if k != "postal_code"}}, None),
         ({"lines": [{"product_id": f"p{i}", "quantity": 1} for i in range(51)]}, None),
         ({"lines": [{"product_id": "x", "quantity": 600}, {"product_id": "x", "quantity": 600}]}, None),
         ({"lines": [{"product_id": "x", "quantity": 1}]}, {"Idempotency-Key": ""}),
@@ -151,14 +169,16 @@ def test_keys_are_scoped_per_customer(
     ],
 )
 def test_bad_order_bodies_are_400(shopper: ApiClient, body: Any, headers: dict[str, str] | None) -> None:
+    if isinstance(body, dict) and "shipping_address" not in body:
+        body = {**body, "shipping_address": ADDRESS}  # so that only the part under test is wrong
     assert_error(shopper.post("/orders", body, headers=headers or {"Idempotency-Key": uuid.uuid4().hex}),
                  400, "validation_error")
 
 
 def test_missing_idempotency_key_is_400(make_product: MakeProduct, shopper: ApiClient, anon: ApiClient) -> None:
     product = make_product(stock=3)
-    error = assert_error(shopper.post("/orders", {"lines": [{"product_id": product["id"], "quantity": 1}]}),
-                         400, "validation_error")
+    error = assert_error(shopper.post("/orders", {"lines": [{"product_id": product["id"], "quantity": 1}],
+                                                  "shipping_address": ADDRESS}), 400, "validation_error")
     assert error["details"][0]["field"] == "Idempotency-Key"
     assert stock_of(anon, product["id"]) == 3
 
@@ -180,7 +200,7 @@ def test_another_customer_cannot_read_or_cancel_an_order(
     assert_error(other.post(f"/orders/{order['id']}/cancel"), 404, "not_found")
     assert all(o["id"] != order["id"] for o in other.get("/orders").json()["items"])
     assert stock_of(anon, product["id"]) == 3
-    assert shopper.get(f"/orders/{order['id']}").json()["status"] == "placed"
+    assert shopper.get(f"/orders/{order['id']}").json()["status"] == "pending_payment"
     assert admin.get(f"/orders/{order['id']}").status_code == 200
 
 
@@ -190,8 +210,7 @@ def test_cancel_returns_stock_exactly_once(make_product: MakeProduct, shopper: A
     first = shopper.post(f"/orders/{order['id']}/cancel")
     assert first.status_code == 200 and first.json()["status"] == "cancelled"
     assert stock_of(anon, product["id"]) == 5
-    second = shopper.post(f"/orders/{order['id']}/cancel")
-    assert second.status_code == 200 and second.json()["status"] == "cancelled"
+    assert_error(shopper.post(f"/orders/{order['id']}/cancel"), 409, "conflict")
     assert stock_of(anon, product["id"]) == 5
 
 

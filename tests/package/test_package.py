@@ -60,7 +60,8 @@ def test_package_has_no_boto3_or_botocore_and_fits_the_budget(built: Path) -> No
     sam = json.loads((built / "sam.json").read_text())
     layers = [r for r in sam["Resources"].values() if r["Type"] == "AWS::Serverless::LayerVersion"]
     assert layers == []  # no layers: the function zip is the whole package
-    assert zip_path.stat().st_size <= packaging.MAX_PACKAGE_BYTES
+    assert any(n.startswith("stripe/") for n in names)  # deployed stages take payments through Stripe
+    assert zip_path.stat().st_size <= packaging.MAX_PACKAGE_BYTES_WITH_PAYMENT_SDK == packaging.package_budget(names)
 
 
 def test_packaged_handler_imports_and_serves_with_only_the_runtime_libraries(
@@ -98,3 +99,59 @@ print(json.dumps(response))
     response = json.loads(result.stdout.strip().splitlines()[-1])
     assert response["statusCode"] == 200
     assert json.loads(response["body"])["status"] == "ok"
+
+
+def test_the_package_schedules_the_expiry_sweep_every_minute(built: Path) -> None:
+    sam = json.loads((built / "sam.json").read_text())
+    schedules = [(name, event["Properties"]["Schedule"])
+                 for name, resource in sam["Resources"].items() if resource["Type"] == "AWS::Serverless::Function"
+                 for event in resource["Properties"].get("Events", {}).values() if event["Type"] == "Schedule"]
+    assert [(name, rule) for name, rule in schedules] == [("ExpireOrders", "rate(1 minute)")]
+    function = sam["Resources"]["ExpireOrders"]["Properties"]
+    assert function["Handler"] == "app.expire_orders"
+
+
+def test_the_packaged_webhook_verifies_signatures_with_the_sdk_on_the_runtime_libraries(
+    built: Path, runtime_dir: Path, tmp_path: Path
+) -> None:
+    """The Stripe SDK imports and verifies with only the runtime's libraries (no requests),
+    and only on the payment path: a GET leaves it unloaded."""
+    code_dir = tmp_path / "task"
+    with zipfile.ZipFile(built / "deployment.zip") as archive:
+        archive.extractall(code_dir)
+    probe = f"""
+import sys, json, time, hmac, hashlib
+sys.path[:0] = [{str(code_dir)!r}, {str(runtime_dir)!r}]
+import app
+
+def call(method, path, body=None, headers=None):
+    event = {{"resource": path, "path": path, "httpMethod": method, "headers": headers or {{}},
+             "multiValueHeaders": {{}}, "queryStringParameters": None, "multiValueQueryStringParameters": None,
+             "pathParameters": None, "stageVariables": None, "body": body, "isBase64Encoded": False,
+             "requestContext": {{"resourcePath": path, "httpMethod": method, "path": "/api" + path,
+                                 "requestId": "r-1", "stage": "api"}}}}
+    class Ctx:
+        function_name = "store-prod"; memory_limit_in_mb = 1024; aws_request_id = "r-1"
+        invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:store-prod"
+    return app.app(event, Ctx())
+
+assert call("GET", "/health")["statusCode"] == 200
+assert "stripe" not in sys.modules
+body = json.dumps({{"id": "evt_1", "type": "customer.created", "data": {{"object": {{"id": "cus_1"}}}}}})
+stamp = int(time.time())
+good = hmac.new(b"whsec_probe", f"{{stamp}}.{{body}}".encode(), hashlib.sha256).hexdigest()
+bad = call("POST", "/payments/webhook", body, {{"content-type": "application/json",
+                                                "stripe-signature": f"t={{stamp}},v1=00"}})
+ok = call("POST", "/payments/webhook", body, {{"content-type": "application/json",
+                                               "stripe-signature": f"t={{stamp}},v1={{good}}"}})
+print(json.dumps([bad["statusCode"], json.loads(bad["body"])["error"]["code"], ok["statusCode"],
+                  json.loads(ok["body"])["outcome"], "requests" in sys.modules]))
+"""
+    env = {"PATH": os.environ["PATH"], "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
+           "STAGE": "prod", "CURSOR_SIGNING_KEY": "k" * 32, "LAMBDA_TASK_ROOT": str(code_dir),
+           "AWS_LAMBDA_FUNCTION_NAME": "store-prod", "POWERTOOLS_TRACE_DISABLED": "1",
+           "PAYMENT_WEBHOOK_SECRET": "whsec_probe"}
+    result = subprocess.run([sys.executable, "-S", "-c", probe], env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [400, "invalid_signature", 200, "ignored", False]

@@ -4,9 +4,44 @@ import { api, ApiError, describeError } from "../api.js";
 import { auth } from "../auth.js";
 import { cart } from "../cart.js";
 import { formatMoney, h } from "../dom.js";
-import { announce, clearError, formError, main, page, showError } from "../ui.js";
+import { announce, clearError, field, formError, main, page, showError } from "../ui.js";
 
 const CHECKOUT_KEY = "store.checkout.v1";
+const ADDRESS_KEY = "store.address.v1";
+// [id, label, API field, required, attributes]
+const ADDRESS_FIELDS = [
+  ["ship-name", "Full name", "name", true, { autocomplete: "name", maxlength: "100" }],
+  ["ship-line1", "Address line 1", "line1", true, { autocomplete: "address-line1", maxlength: "200" }],
+  ["ship-line2", "Address line 2", "line2", false, { autocomplete: "address-line2", maxlength: "200" }],
+  ["ship-city", "City", "city", true, { autocomplete: "address-level2", maxlength: "100" }],
+  ["ship-region", "Region", "region", false, { autocomplete: "address-level1", maxlength: "100" }],
+  ["ship-postal", "Postal code", "postal_code", true, { autocomplete: "postal-code", maxlength: "20" }],
+  ["ship-country", "Country", "country", true, { autocomplete: "country", maxlength: "2", pattern: "[A-Z]{2}",
+    placeholder: "US" }],
+];
+
+function addressFields() {
+  let saved = {};
+  try {
+    saved = JSON.parse(localStorage.getItem(ADDRESS_KEY) || "{}") || {};
+  } catch {
+    saved = {};
+  }
+  return h("fieldset", { class: "address" }, h("legend", {}, "Shipping address"),
+    ADDRESS_FIELDS.map(([id, label, name, required, attrs]) =>
+      field(id, label, { ...attrs, required: required || null, value: saved[name] || "" },
+        name === "country" ? "Two capital letters (ISO 3166-1), e.g. US, GB, FR" : null)));
+}
+
+function readAddress(form) {
+  const address = {};
+  for (const [id, , name, required] of ADDRESS_FIELDS) {
+    const value = form.querySelector(`#${id}`).value.trim();
+    if (value || required) address[name] = name === "country" ? value.toUpperCase() : value;
+  }
+  localStorage.setItem(ADDRESS_KEY, JSON.stringify(address));
+  return address;
+}
 
 export function viewCart(ctx) {
   const lines = cart.lines();
@@ -47,7 +82,7 @@ export function viewCart(ctx) {
     event.preventDefault();
     placeOrder(ctx, form, checkout, lines);
   } },
-  auth.signedIn() ? checkout
+  auth.signedIn() ? [addressFields(), checkout]
     : h("p", {}, h("a", { class: "button", href: `#/signin?next=${encodeURIComponent("#/cart")}` },
       "Sign in to check out")));
   page("Your cart",
@@ -89,11 +124,15 @@ async function placeOrder(ctx, form, button, lines) {
     const { body: order } = await api("POST", "/orders", {
       auth: "required",
       headers: { "Idempotency-Key": key },
-      body: { lines: lines.map((l) => ({ product_id: l.product_id, quantity: l.quantity })) },
+      body: { lines: lines.map((l) => ({ product_id: l.product_id, quantity: l.quantity })),
+        shipping_address: readAddress(form) },
     });
     sessionStorage.removeItem(CHECKOUT_KEY);
     cart.clear();
-    location.hash = `#/orders/${encodeURIComponent(order.id)}?placed=1`;
+    button.textContent = "Opening the payment page…";
+    // The provider's hosted payment page; it comes back to the order page.
+    const { body: session } = await api("POST", `/orders/${encodeURIComponent(order.id)}/pay`, { auth: "required" });
+    location.assign(session.url);
   } catch (error) {
     if (!ctx.alive()) return;
     if (error instanceof ApiError && error.status !== 0 && error.status < 500) {

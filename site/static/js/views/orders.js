@@ -4,6 +4,20 @@ import { api } from "../api.js";
 import { add, clear, formatDate, formatMoney, h } from "../dom.js";
 import { announce, clearError, page, requireSignIn, shortId, showError } from "../ui.js";
 
+const CANCELLABLE = ["pending_payment", "paid"];
+
+async function payOrder(order, button) {
+  clearError();
+  button.disabled = true;
+  try {
+    const { body } = await api("POST", `/orders/${encodeURIComponent(order.id)}/pay`, { auth: "required" });
+    location.assign(body.url);
+  } catch (error) {
+    showError(error);
+    button.disabled = false;
+  }
+}
+
 function orderSummary(order) {
   return order.lines.map((l) => `${l.quantity} × ${l.name}`).join(", ");
 }
@@ -46,7 +60,7 @@ function orderItem(order) {
   const li = h("li", { class: "order-card", dataset: { orderId: order.id, status: order.status } });
   const fill = (current) => {
     li.dataset.status = current.status;
-    const cancel = current.status === "placed" ? h("button", { type: "button", class: "button secondary",
+    const cancel = CANCELLABLE.includes(current.status) ? h("button", { type: "button", class: "button secondary",
       "aria-label": `Cancel order ${shortId(current.id)}`,
       onclick: (event) => cancelOrder(current, event.target, (updated) => fill(updated)) }, "Cancel order") : null;
     add(clear(li),
@@ -68,11 +82,13 @@ export async function viewOrder(ctx, { id }) {
   const { body: order } = await api("GET", `/orders/${encodeURIComponent(id)}`, { auth: "required" });
   if (!ctx.alive()) return;
   const show = (current) => {
-    const cancel = current.status === "placed" ? h("button", { type: "button", class: "button secondary",
+    const cancel = CANCELLABLE.includes(current.status) ? h("button", { type: "button", class: "button secondary",
       id: "cancel-order", onclick: (event) => cancelOrder(current, event.target, show) }, "Cancel order") : null;
+    const pay = current.status === "pending_payment" ? h("button", { type: "button", class: "button",
+      id: "pay-order", onclick: (event) => payOrder(current, event.target) }, "Pay now") : null;
     page(`Order ${shortId(current.id)}`,
-      params.get("placed") && current.status === "placed"
-        ? h("p", { class: "notice", role: "status" }, "Thank you! Your order has been placed.") : null,
+      params.get("paid") && current.status === "paid"
+        ? h("p", { class: "notice", role: "status" }, "Thank you! Your order is paid.") : null,
       h("p", { class: `order-status status-${current.status}`, id: "order-status" }, `Status: ${current.status}`),
       h("p", {}, `Placed ${formatDate(current.created_at)}`),
       h("div", { class: "table-wrap" }, h("table", { class: "cart-table" },
@@ -84,7 +100,9 @@ export async function viewOrder(ctx, { id }) {
           h("td", {}, String(l.quantity)), h("td", {}, formatMoney(l.unit_price_cents, current.currency))))),
         h("tfoot", {}, h("tr", {}, h("th", { scope: "row", colspan: "2" }, "Total"),
           h("td", { id: "order-total" }, formatMoney(current.total_cents, current.currency)))))),
-      h("p", {}, cancel, " ", h("a", { href: "#/orders" }, "All my orders")));
+      current.refunded_cents ? h("p", { id: "order-refunded" },
+        `Refunded ${formatMoney(current.refunded_cents, current.currency)}`) : null,
+      h("p", {}, pay, " ", cancel, " ", h("a", { href: "#/orders" }, "All my orders")));
   };
   show(order);
 }
