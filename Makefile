@@ -140,7 +140,7 @@ image-test: $(STAMP) image-tools
 	$(PY) -m pytest tests/image
 
 # The quick loop: lint, types and every test that starts no server (tests/conftest.py marks
-# those `server`) and runs no slow linter (`slow`): unit, functional, and the infra and
+# those `server`) and is not marked `slow` (cfn-lint, checkov, ...): unit, functional, the infra and
 # deploy tests that read templates and workflows as data. `make test` runs everything.
 CHECK_TESTS := (unit or functional or infra or deploy) and not server and not slow
 

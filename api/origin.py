@@ -34,10 +34,9 @@ def came_through_cloudfront(headers: Mapping[str, str], expected: str) -> bool:
 
 
 def origin_secret(settings: Settings) -> str:
-    from aws_lambda_powertools.utilities import parameters
+    from catalog_lambda.services import secret_string
 
-    value = parameters.get_secret(settings.origin_secret_name, max_age=SECRET_MAX_AGE_SECONDS)
-    return value if isinstance(value, str) else value.decode()
+    return secret_string(settings.origin_secret_name, max_age=SECRET_MAX_AGE_SECONDS)
 
 
 def refuse_direct_requests(settings: Settings, secret: Callable[[Settings], str] = origin_secret,

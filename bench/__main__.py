@@ -19,7 +19,7 @@ import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import bulk, calls, cold_start, http_latency
+from bench import bulk, calls, cold_start, http_latency, idle_cost
 from bench.counting import DynamoDBCalls
 from bench.env import PROJECT_DIR, emulator, use_fake_credentials
 
@@ -133,10 +133,15 @@ def render(args: argparse.Namespace, zipped: int, unzipped: int, top: list[str],
         "What the handler pays that the baseline does not, measured with `python -X importtime` and per step: "
         "Chalice (~10-20 ms of import, much of it standard library that boto3 would load later), Powertools "
         "Logger/Metrics/Tracer with the X-Ray SDK patching botocore only (~25-30 ms; patching every library "
-        "costs ~20 ms more), PynamoDB (~7 ms), and PynamoDB's client creation on the first call (~65-70 ms "
-        "against ~47 ms for `boto3.client`: its own botocore session and config). Pydantic, PyJWT and the "
-        "idempotency utility are imported only by the requests that need them. Deferring imports would not "
-        "change this figure, which includes the first request.",
+        "costs ~20 ms more) and PynamoDB (~7 ms). Every model, transaction and batch write shares one PynamoDB "
+        "connection, whose botocore client comes from the process's one botocore session "
+        "(`catalog_lambda/aws.py`), which the Secrets Manager reader of the cursor key also uses: botocore's "
+        "data (endpoints, partitions, service models) loads once per cold start, where PynamoDB alone built a "
+        "session and client per model. This request creates one client either way (measured in one process: "
+        "PynamoDB's client and `boto3.client` cost the same CPU time to create), so what the sharing saves shows "
+        "on cold requests that touch several models or fetch the secret (in AWS, `CURSOR_SECRET_NAME`; here "
+        "the key is given directly). Pydantic and PyJWT are imported only by the requests that need them. "
+        "Deferring imports would not change this figure, which includes the first request.",
         "",
         "## Deployment package",
         "",
@@ -206,6 +211,7 @@ def render(args: argparse.Namespace, zipped: int, unzipped: int, top: list[str],
         "zero, the closer the ratio is to the request-count ratio's share of the time.",
         "",
     ]
+    lines += idle_cost.section()
     return "\n".join(lines)
 
 

@@ -5,40 +5,17 @@ demo catalog."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.local.processes import free_port, start_emulator
 from infra.local.stack import stop_process
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 STAGE = "dev"
 CURSOR_KEY = "bench-cursor-signing-key-0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_http(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(url)
 
 
 def use_fake_credentials() -> None:
@@ -89,11 +66,8 @@ def emulator(latency_ms: float = 0.0) -> Iterator[BenchEnv]:
     """
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "infra.local.emulator", "--port", str(port), "--latency-ms", str(latency_ms)]
-    proc = subprocess.Popen(command, cwd=PROJECT_DIR,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = start_emulator(port, latency_ms=latency_ms)
     try:
-        wait_http(f"{url}/moto-api/")
         use_fake_credentials()
         from catalog_lambda.settings import Settings
         from infra.local import bootstrap

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
 
-from bench.env import PROJECT_DIR, BenchEnv, free_port, wait_http
+from bench.env import PROJECT_DIR, BenchEnv, free_port
+from infra.local.processes import start_server
 from infra.local.stack import stop_process
 
 
@@ -35,13 +35,11 @@ def measure(env: BenchEnv, product_id: str, requests_per_path: int = 300) -> lis
     port = free_port()
     child_env = {**os.environ, **env.app_env(local_auth=False), "PYTHONPATH": str(PROJECT_DIR),
                  "API_ACCESS_LOG": "0", "POWERTOOLS_LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen([sys.executable, "-m", "infra.local.api_server", "--port", str(port), "--stage", "dev"],
-                            cwd=PROJECT_DIR, env=child_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    proc = start_server([sys.executable, "-m", "infra.local.api_server", "--port", str(port), "--stage", "dev"],
+                        f"{base}/health", env=child_env)
     results = []
     try:
-        base = f"http://127.0.0.1:{port}"
-        wait_http(f"{base}/health")
         session = requests.Session()
         for path in ("/products", f"/products/{product_id}"):
             for _ in range(20):

@@ -10,13 +10,16 @@ from functools import lru_cache
 
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.exceptions import HTTPClientError
+from botocore.session import Session as BotocoreSession
 from pynamodb.connection import Connection
+from pynamodb.connection._botocore_private import BotocoreBaseClientPrivate
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from catalog_lambda.aws import CLIENT_CREATION, botocore_session
 from catalog_lambda.errors import UnavailableError
 from catalog_lambda.settings import Settings
 
@@ -39,15 +42,30 @@ DYNAMODB_RETRIES = {"mode": "adaptive", "total_max_attempts": 3}
 MAX_TRANSACTION_ITEMS = 100
 
 
+class _SharedSessionConnection(Connection):
+    """A PynamoDB connection whose botocore client comes from the process's one session."""
+
+    @property
+    def session(self) -> BotocoreSession:
+        return botocore_session()
+
+    @property
+    def client(self) -> BotocoreBaseClientPrivate:
+        with CLIENT_CREATION:
+            return super().client
+
+
 @lru_cache(maxsize=4)
 def shared_connection(settings: Settings) -> Connection:
-    """The process's one PynamoDB connection (one botocore session and client) for the stage.
+    """The process's one PynamoDB connection (one botocore client) for the stage.
 
     Every model is bound to it (:func:`catalog_lambda.models.bind_models`) and every
-    transaction and batch write uses it: a PynamoDB connection otherwise builds its own
-    botocore session and client per model (tens of ms each on a cold start).
+    transaction and batch write uses it: PynamoDB otherwise builds a botocore session and
+    client per model, each loading botocore's data again (tens of ms on a cold start).
+    Its session is :func:`catalog_lambda.aws.botocore_session`, shared with boto3 clients.
     """
-    return Connection(region=settings.region, host=settings.endpoint_url, retry_configuration=DYNAMODB_RETRIES)
+    return _SharedSessionConnection(region=settings.region, host=settings.endpoint_url,
+                                    retry_configuration=DYNAMODB_RETRIES)
 
 
 def use_shared_connection(model: type[Model], settings: Settings) -> None:

@@ -79,6 +79,8 @@ _ATTEMPTS = 4
 # A payment session closer than this to its end is not handed out again: a new one is opened.
 SESSION_REUSE_MARGIN_SECONDS = 60
 SWEEP_BATCH = 100
+# The scheduled function has 10 s: leave room for the last transaction and provider call.
+SWEEP_BUDGET_SECONDS = 6.0
 
 # What a webhook delivery did (the API layer turns these into metrics).
 OUTCOME_PAID = "paid"
@@ -504,6 +506,8 @@ class OrderService:
             try:
                 if order.status == PENDING_PAYMENT:
                     self._release(order, CANCELLED, PENDING_PAYMENT)
+                    if order.payment_session_id:
+                        self._close_session(order.payment_session_id)
                     return Cancelled(order_dict(order), 0)
                 if order.status == PAID:
                     total = int(order.total_cents)
@@ -567,22 +571,29 @@ class OrderService:
 
     # -- expiry ----------------------------------------------------------------------
 
-    def expire_due(self, max_orders: int = 1000) -> list[str]:
+    def expire_due(self, max_orders: int = 1000, budget_seconds: float = SWEEP_BUDGET_SECONDS) -> list[str]:
         """Expire unpaid orders whose hold has ended, returning their stock once each.
 
         Reads the sparse ``by_due`` index (never a Scan). The index lags the table, so an
         order it lists may have been paid meanwhile: the transition's condition
         (still ``pending_payment``, hold ended) decides, and the loser changes nothing.
+        Stops after ``budget_seconds`` (within the function's timeout): the next run,
+        a minute later, carries on with what is left.
         """
+        import time
+
+        stop_at = time.monotonic() + budget_seconds
         expired: list[str] = []
         seen: set[str] = set()
-        while len(seen) < max_orders:
+        while len(seen) < max_orders and time.monotonic() < stop_at:
             now = self._clock()
             batch = [o for o in self._orders.due(_at(now), SWEEP_BATCH) if o.id not in seen]
             if not batch:
                 break
             existing = self._orders.existing_products({line.product_id for o in batch for line in o.lines})
             for order in batch:
+                if time.monotonic() >= stop_at:
+                    break
                 seen.add(order.id)
                 if self._expire_one(order, existing, _at(now)):
                     expired.append(order.id)

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 from catalog_lambda.settings import Settings, SettingsError, get_settings
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
     from catalog_lambda.catalog import CatalogService
     from catalog_lambda.images import ImageService
     from catalog_lambda.orders import OrderNotifier, OrderService
@@ -21,11 +23,33 @@ def cursor_key(settings: Settings) -> bytes:
     if settings.cursor_signing_key:
         return settings.cursor_signing_key.encode()
     if settings.cursor_secret_name:
-        from aws_lambda_powertools.utilities import parameters
-
-        secret = parameters.get_secret(settings.cursor_secret_name, max_age=300)
-        return secret.encode() if isinstance(secret, str) else bytes(secret)
+        secret = _secrets().get(settings.cursor_secret_name, max_age=300)
+        if isinstance(secret, str):
+            return secret.encode()
+        if isinstance(secret, bytes):
+            return secret
+        raise SettingsError(f"the secret {settings.cursor_secret_name!r} holds no key")
     raise SettingsError("set CURSOR_SIGNING_KEY or CURSOR_SECRET_NAME")
+
+
+def secret_string(name: str, max_age: int = 300) -> str:
+    """A Secrets Manager string secret through the shared, caching reader (the origin-verify secret)."""
+    value = _secrets().get(name, max_age=max_age)
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, str):
+        return value
+    raise SettingsError(f"the secret {name!r} holds no string")
+
+
+@lru_cache(maxsize=1)
+def _secrets() -> SecretsProvider:
+    """Powertools' Secrets Manager reader (cached values), on the process's one botocore session."""
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    from catalog_lambda.aws import boto3_session
+
+    return SecretsProvider(boto3_session=boto3_session())
 
 
 @lru_cache(maxsize=4)
@@ -117,6 +141,7 @@ def image_service(settings: Settings | None = None) -> ImageService:
 def reset() -> None:
     """Forget cached settings and services (tests that change the environment)."""
     get_settings.cache_clear()
+    _secrets.cache_clear()
     catalog_service.cache_clear()
     order_service.cache_clear()
     payment_provider.cache_clear()

@@ -134,6 +134,12 @@ def origin_secret_name(stage: str) -> str:
     return f"{APP}/{stage}/origin-verify"
 
 
+def metrics_namespace(stage: str) -> str:
+    """The app's own (EMF) metrics namespace in AWS: one per stage, so alarms on them never count
+    another stage's (Powertools reads it from POWERTOOLS_METRICS_NAMESPACE, .chalice/config.json)."""
+    return f"Store/{stage}"
+
+
 def user_pool_name(stage: str) -> str:
     return f"{APP}-{stage}-users"
 

@@ -11,7 +11,8 @@ The directory a test lives in names its kind, and the kind is its marker (so
   deploys of them to the emulator;
 - ``deploy/``: the delivery commands against a recording emulator;
 - ``package/``: the Lambda deployment package;
-- ``docs/``: the docs against the code.
+- ``docs/``: the docs against the code;
+- ``image/``: the container image, built and run.
 
 A test that starts a server (one of :data:`SERVER_FIXTURES`) is also marked ``server``;
 ``make check`` runs every other test.
@@ -24,19 +25,17 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
 import pytest
+
+from infra.local.processes import free_port, start_server, stop_group
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 TESTS_DIR = Path(__file__).resolve().parent
@@ -86,12 +85,6 @@ def _unit_tests_do_no_io(request: pytest.FixtureRequest, monkeypatch: pytest.Mon
         monkeypatch.setattr(socket, "create_connection", _refuse_network)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass(frozen=True)
 class LocalStack:
     """A running local stack (``python -m infra.local.stack up``) on free ports."""
@@ -112,21 +105,6 @@ class LocalStack:
         return bootstrap.sign_in(self.emulator_url, self.client_id, email, password)["IdToken"]
 
 
-def _wait(url: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the local stack exited early with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"the local stack did not answer {url} within {timeout}s")
-
-
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[LocalStack]:
     """The whole local stack, started once per test session on ports of its own."""
@@ -144,11 +122,13 @@ def local_stack() -> Iterator[LocalStack]:
     argv = [sys.executable, "-m", "infra.local.stack", "up", "--state-file", str(state_file)]
     for name, port in ports.items():
         argv += [f"--{name}-port", str(port)]
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(argv, cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
     try:
-        _wait(f"http://127.0.0.1:{ports['api']}/health", proc, 240)
+        with open(log_path, "wb") as log:  # the child writes to its own copy of the descriptor
+            proc = start_server(argv, f"http://127.0.0.1:{ports['api']}/health", timeout=240, env=env, output=log)
+    except BaseException:
+        sys.stderr.write(log_path.read_text(errors="replace")[-5000:])
+        raise
+    try:
         info = json.loads(state_file.read_text())
         yield LocalStack(
             api_url=info["api_url"], site_url=info["site_url"], server_url=info["server_url"],
@@ -159,10 +139,4 @@ def local_stack() -> Iterator[LocalStack]:
         sys.stderr.write(log_path.read_text(errors="replace")[-5000:])
         raise
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_group(proc)

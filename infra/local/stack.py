@@ -27,6 +27,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from infra.local.processes import emulator_argv, wait_http
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DEFAULT_STATE_FILE = PROJECT_DIR / ".local" / "stack.json"
 SERVER_DIR = PROJECT_DIR / "site" / "server"
@@ -59,26 +61,6 @@ class StackInfo:
 def _port(name: str, given: int | None) -> int:
     env, default = PORT_ENV[name]
     return given if given is not None else int(os.environ.get(env, default))
-
-
-def _wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process for {url} exited with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status < 500:
-                    return
-        except urllib.error.HTTPError as error:
-            if error.code < 500:
-                return
-            last = error
-        except OSError as error:
-            last = error
-        time.sleep(0.1)
-    raise TimeoutError(f"{url} did not answer within {timeout:.0f}s ({last})")
 
 
 def sell_env() -> dict[str, str]:
@@ -203,9 +185,8 @@ def up(args: argparse.Namespace) -> int:
     state_file = Path(args.state_file)
     written: str | None = None
     try:
-        emulator = supervisor.start("emulator", [python, "-m", "infra.local.emulator", "--port",
-                                                 str(ports["emulator"])], base_env)
-        _wait_http(f"{urls['emulator']}/moto-api/", 60, emulator)
+        emulator = supervisor.start("emulator", emulator_argv(ports["emulator"]), base_env)
+        wait_http(f"{urls['emulator']}/moto-api/", 60, emulator)
 
         os.environ.update(emulator_env(urls["emulator"]))
         from catalog_lambda import settings as settings_module
@@ -262,7 +243,7 @@ def up(args: argparse.Namespace) -> int:
         server_env = {**app_env, **server_environment(STAGE, urls["site"], secret_name)}
         for name, argv, health in _services(python, ports, args):
             proc = supervisor.start(name, argv, server_env if name == "server" else app_env)
-            _wait_http(health, 120, proc)
+            wait_http(health, 120, proc)
 
         _print_banner(info, seeded, admin_pw, shopper_pw)
         while True:

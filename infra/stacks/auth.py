@@ -83,16 +83,13 @@ def _email_configuration(template: Template, cfg: StageConfig, identity: ses.Ema
     )
 
 
-def build(cfg: StageConfig) -> Template:
-    template = new_template(cfg, "auth", "Cognito user pool, app client, admin group, SES identity")
+def _user_pool(template: Template, cfg: StageConfig, identity: ses.EmailIdentity | None) -> cognito.UserPool:
     mfa = template.add_parameter(Parameter(
         "MfaConfiguration", Type="String", AllowedValues=["OFF", "OPTIONAL", "ON"], Default=cfg.mfa,
         Description="Multi-factor authentication (software TOTP) for the pool's users",
     ))
     template.add_condition("MfaOff", Equals(Ref(mfa), "OFF"))
-    identity = _mail(template, cfg)
-
-    pool = template.add_resource(cognito.UserPool(
+    return template.add_resource(cognito.UserPool(
         "UserPool",
         UserPoolName=user_pool_name(cfg.stage),
         UsernameAttributes=["email"],
@@ -116,6 +113,11 @@ def build(cfg: StageConfig) -> Template:
         DeletionPolicy="Retain",
         UpdateReplacePolicy="Retain",
     ))
+
+
+def build(cfg: StageConfig) -> Template:
+    template = new_template(cfg, "auth", "Cognito user pool, app client, admin group, SES identity")
+    pool = _user_pool(template, cfg, _mail(template, cfg))
     client = template.add_resource(cognito.UserPoolClient(
         "StorefrontClient",
         ClientName=f"{cfg.prefix}-storefront",

@@ -10,7 +10,8 @@ CloudWatch cannot use the AWS-managed ``alias/aws/sns`` key, so alarms published
 topic encrypted with it are silently dropped. The same key encrypts the mail-events
 topic, where SES publishes the bounces and complaints of the stage's configuration set.
 
-Every metric here names the stage's own resources (function, tables, ALB). API
+Every metric here names the stage's own resources (function, tables, ALB) or lives in
+the stage's own namespace (the app's EMF metrics, ``Store/<stage>``). API
 Gateway's metrics do not: Chalice names every stage's REST API ``store`` with the stage
 ``api``, so in an account holding two stages, ``ApiName=store`` would count both. One
 account per stage is still the recommendation (docs/deploy.md).
@@ -23,7 +24,14 @@ from typing import Any
 
 from troposphere import GetAtt, Parameter, Ref, Sub, Template, cloudwatch, kms, ses, sns
 
-from infra.config import TABLES, StageConfig, lambda_function_prefix, ses_configuration_set_name, table_name
+from infra.config import (
+    TABLES,
+    StageConfig,
+    lambda_function_prefix,
+    metrics_namespace,
+    ses_configuration_set_name,
+    table_name,
+)
 from infra.stacks.common import ACCOUNT, PARTITION, new_template, output, policy_document, tags
 
 PERIOD = 300
@@ -212,12 +220,12 @@ def _alarms(cfg: StageConfig, topic: sns.Topic, alb_name: Parameter | None) -> l
             _alarm("AlbTarget5xx", cfg, topic, description="site/server answered 5xx",
                    namespace="AWS/ApplicationELB", metric="HTTPCode_Target_5XX_Count", dimensions=alb, threshold=5),
         ]
-    # The app's EMF metrics (api/observability.py): namespace Store, dimension service=store-api.
+    # The app's EMF metrics (api/observability.py), in the stage's own namespace.
     alarms.append(_alarm("PaymentMismatches", cfg, topic,
                          description="A completed payment did not match its order's total or currency "
                                      "(refunded, order unpaid): look for tampering or a pricing bug",
-                         namespace="Store", metric="PaymentMismatches", dimensions={"service": "store-api"},
-                         threshold=0))
+                         namespace=metrics_namespace(cfg.stage), metric="PaymentMismatches",
+                         dimensions={"service": "store-api"}, threshold=0))
     alarms += [_throttle_alarm(f"{table.capitalize()}Throttles", cfg, topic, table) for table in TABLES]
     return alarms
 

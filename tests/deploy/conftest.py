@@ -21,8 +21,6 @@ import json
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +33,7 @@ from infra import package as packaging
 from infra.config import stack_name, state_bucket_name
 from infra.delivery import names
 from infra.delivery.names import StackOutput
-from infra.local.stack import stop_process
+from infra.local.processes import ServerExitedError, start_server, stop_group
 from tests.conftest import free_port
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -75,25 +73,17 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     workdir = tmp_path_factory.mktemp("emulator")
     log = workdir / "requests.jsonl"
     errors = workdir / "emulator.log"  # moto's tracebacks, if any; a pipe left unread could fill and block
-    with errors.open("wb") as sink:
-        proc = subprocess.Popen([sys.executable, str(DEPLOY_DIR / "recording_emulator.py"), "--port", str(port),
-                                 "--log", str(log)], cwd=PROJECT_DIR, stdout=sink, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the emulator exited: {errors.read_text(errors='replace')[-3000:]}")
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/", timeout=2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError("the emulator did not start within 60 s") from None
-                time.sleep(0.1)
+        with errors.open("wb") as sink:
+            proc = start_server([sys.executable, str(DEPLOY_DIR / "recording_emulator.py"), "--port", str(port),
+                                 "--log", str(log)], f"{url}/moto-api/", output=sink)
+    except ServerExitedError as error:
+        raise RuntimeError(f"the emulator exited: {errors.read_text(errors='replace')[-3000:]}") from error
+    try:
         yield Emulator(url, log)
     finally:
-        stop_process(proc)
+        stop_group(proc)
 
 
 def outputs_stack(emulator: Emulator, stack: str, values: dict[StackOutput, str]) -> None:

@@ -6,9 +6,11 @@ test gets empty tables holding the six demo categories, and a way to count the D
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -30,33 +32,68 @@ def settings() -> Settings:
     return FUNCTIONAL_SETTINGS
 
 
+@dataclass(frozen=True)
+class _Tables:
+    """The stage's tables in moto, and each one's items as seeded (raw DynamoDB JSON)."""
+
+    dynamodb: Any
+    key_names: dict[str, list[str]]
+    seeded: dict[str, list[dict[str, Any]]]
+
+    @classmethod
+    def snapshot(cls, dynamodb: Any) -> _Tables:
+        settings = FUNCTIONAL_SETTINGS
+        tables = (settings.products_table, settings.orders_table, settings.idempotency_table)
+        key_names = {t: [k["AttributeName"] for k in dynamodb.describe_table(TableName=t)["Table"]["KeySchema"]]
+                     for t in tables}
+        return cls(dynamodb, key_names, {t: _scan(dynamodb, t) for t in tables})
+
+    def restore(self) -> None:
+        """Back to the seeded items: one Scan a table and a BatchWriteItem per 25 changes
+        (re-seeding through the service took ~20 calls a test, most of the suite's time)."""
+        for table, key_names in self.key_names.items():
+            wanted = {_key(item, key_names): item for item in self.seeded[table]}
+            requests: list[dict[str, Any]] = []
+            for item in _scan(self.dynamodb, table):
+                key = _key(item, key_names)
+                if wanted.get(key) == item:
+                    del wanted[key]  # unchanged
+                elif key not in wanted:
+                    requests.append({"DeleteRequest": {"Key": {name: item[name] for name in key_names}}})
+            requests += [{"PutRequest": {"Item": item}} for item in wanted.values()]
+            for start in range(0, len(requests), 25):
+                pending: dict[str, Any] = {table: requests[start:start + 25]}
+                while pending:
+                    pending = self.dynamodb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+
+
+def _scan(dynamodb: Any, table: str) -> list[dict[str, Any]]:
+    return [item for page in dynamodb.get_paginator("scan").paginate(TableName=table) for item in page["Items"]]
+
+
+def _key(item: dict[str, Any], key_names: list[str]) -> str:
+    return json.dumps([item[name] for name in key_names], sort_keys=True)
+
+
 @pytest.fixture(scope="module")
-def _module_catalog() -> Iterator[tuple[CatalogService, Any]]:
-    """moto's in-process AWS with the stage's tables and a fresh service, once per test
-    module: creating tables and botocore clients is the slow part (~0.5 s a test)."""
+def _module_catalog() -> Iterator[tuple[CatalogService, _Tables]]:
+    """moto's in-process AWS with the stage's tables, the six demo categories and a fresh
+    service, once per test module: creating tables and botocore clients is the slow part."""
     services.reset()
     with mock_aws():
         create_tables(FUNCTIONAL_SETTINGS)
-        yield services.catalog_service(FUNCTIONAL_SETTINGS), client("dynamodb", None)
+        service = services.catalog_service(FUNCTIONAL_SETTINGS)
+        for slug, name in CATEGORIES:
+            service.create_category(slug, name)
+        yield service, _Tables.snapshot(client("dynamodb", None))
     services.reset()
 
 
-def _empty_tables(dynamodb: Any) -> None:
-    settings = FUNCTIONAL_SETTINGS
-    for table in (settings.products_table, settings.orders_table, settings.idempotency_table):
-        key_names = [k["AttributeName"] for k in dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]]
-        for page in dynamodb.get_paginator("scan").paginate(TableName=table, ProjectionExpression=",".join(key_names)):
-            for item in page["Items"]:
-                dynamodb.delete_item(TableName=table, Key=item)
-
-
 @pytest.fixture
-def catalog(_module_catalog: tuple[CatalogService, Any]) -> CatalogService:
+def catalog(_module_catalog: tuple[CatalogService, _Tables]) -> CatalogService:
     """The catalog service over empty tables holding only the six demo categories."""
-    service, dynamodb = _module_catalog
-    _empty_tables(dynamodb)
-    for slug, name in CATEGORIES:
-        service.create_category(slug, name)
+    service, tables = _module_catalog
+    tables.restore()
     return service
 
 

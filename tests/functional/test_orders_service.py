@@ -553,3 +553,20 @@ def test_stripe_unreachable_when_paying_is_a_503_and_writes_nothing(catalog: Cat
     assert response is not None and response.status_code == 503 and response.headers["Retry-After"]
     stored = repository.get(order["id"])
     assert (stored.payment_session_id, stored.payment_sessions, stored.updated_at) == (None, 0, order["updated_at"])
+
+
+def test_cancelling_an_unpaid_order_closes_its_payment_page(shop: Shop, new_product: NewProduct) -> None:
+    product = new_product(stock=5)
+    order = shop.place((product["id"], 1))
+    session = shop.orders.pay(order["id"], "alice")
+    shop.orders.cancel_order(order["id"], "alice", False)
+    assert shop.provider.expired == [session["session_id"]]
+
+
+def test_the_sweep_stops_at_its_time_budget_and_the_next_run_carries_on(shop: Shop, new_product: NewProduct,
+                                                                        settings: Settings) -> None:
+    product = new_product(stock=5)
+    order = shop.place((product["id"], 1))
+    shop.clock.advance(settings.order_hold_seconds + 1)
+    assert shop.orders.expire_due(budget_seconds=0) == []
+    assert shop.orders.expire_due() == [order["id"]]

@@ -95,6 +95,7 @@ def test_an_import_update_writes_all_editable_fields_and_leaves_stock_alone(
     assert stored["stock"] == 9 and stored["version"] == 2
 
 
+@pytest.mark.slow  # 750 rows through moto in process: make test runs it, make check does not
 def test_an_import_of_many_rows_keeps_counts_exact_and_is_idempotent(catalog: CatalogService,
                                                                      settings: Settings) -> None:
     rows = [{"sku": f"BULK-{i}", "name": f"Bulk Item {i} Organic Roast", "category": "tea" if i % 3 else "kitchen",
@@ -119,3 +120,16 @@ def test_every_model_and_transaction_share_one_botocore_client(catalog: CatalogS
 
     clients = {id(model._get_connection().connection.client) for model in PRODUCTS_TABLE_MODELS + ORDERS_TABLE_MODELS}
     assert clients == {id(shared_connection(settings).client)}
+
+
+def test_the_cursor_key_is_read_from_secrets_manager_on_the_shared_session(catalog: CatalogService) -> None:
+    import boto3
+
+    from catalog_lambda import services
+    from catalog_lambda.aws import boto3_session, botocore_session
+
+    boto3.client("secretsmanager", region_name="us-east-1").create_secret(Name="cursor-key", SecretString="k" * 40)
+    settings = Settings(stage="functional", cursor_secret_name="cursor-key", endpoint_url=None)
+    services.reset()
+    assert services.cursor_key(settings) == b"k" * 40
+    assert boto3_session()._session is botocore_session()

@@ -16,7 +16,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -29,6 +28,7 @@ from typing import Any
 import pytest
 
 from infra.local.image import ImageTools, fargate_argv
+from infra.local.processes import ServerExitedError, wait_http
 from infra.local.stack import emulator_env, image_command, stop_process
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -60,18 +60,10 @@ def _get(url: str) -> tuple[int, dict[str, str], bytes]:
 
 
 def _wait(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"exited with {proc.returncode} before answering {url}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer within {START_TIMEOUT_SECONDS:.0f}s:\n{log.read_text()[-3000:]}")
+    try:
+        wait_http(url, START_TIMEOUT_SECONDS, proc)
+    except (ServerExitedError, TimeoutError) as error:
+        raise AssertionError(f"{error}:\n{log.read_text()[-3000:]}") from error
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from infra.config import STAGES, StageConfig, stage_config
+from infra.config import STAGES, StageConfig, metrics_namespace, stage_config
 from infra.stacks import stack_spec
 from infra.stacks.observability import EMAIL_PATTERN, dashboard_body
 
@@ -57,7 +58,7 @@ def _dimension_values(template: dict[str, Any]) -> set[str]:
         alarm = resource["Properties"]
         dimensions = alarm.get("Dimensions") or [
             d for m in alarm.get("Metrics", []) if "MetricStat" in m for d in m["MetricStat"]["Metric"]["Dimensions"]]
-        values |= {json.dumps(d["Value"], sort_keys=True) for d in dimensions}
+        values |= {json.dumps([alarm.get("Namespace"), d["Value"]], sort_keys=True) for d in dimensions}
     return values
 
 
@@ -70,6 +71,9 @@ def test_alarms_and_dashboard_name_only_the_stage_s_own_resources(stage: str) ->
         dimensions = alarm.get("Dimensions") or [
             d for m in alarm.get("Metrics", []) if "MetricStat" in m for d in m["MetricStat"]["Metric"]["Dimensions"]]
         assert dimensions, alarm["AlarmName"]
+        if alarm.get("Namespace", "").startswith("Store"):  # the app's EMF metrics
+            assert alarm["Namespace"] == metrics_namespace(stage)
+            continue
         for dimension in dimensions:
             assert dimension["Name"] in ("FunctionName", "TableName", "LoadBalancer")
             value = dimension["Value"]
@@ -85,6 +89,14 @@ def test_alarms_and_dashboard_name_only_the_stage_s_own_resources(stage: str) ->
 def test_the_stages_watch_disjoint_metrics() -> None:
     dev, prod = (_observability(stage_config(s)) for s in ("dev", "prod"))
     assert _dimension_values(dev) and not _dimension_values(dev) & _dimension_values(prod)
+
+
+def test_the_app_s_metrics_go_to_the_stage_s_namespace() -> None:
+    config = json.loads((Path(__file__).resolve().parents[2] / ".chalice" / "config.json").read_text())
+    assert "POWERTOOLS_METRICS_NAMESPACE" not in config["environment_variables"]
+    for stage in STAGES:
+        env = config["stages"][stage]["environment_variables"]
+        assert env["POWERTOOLS_METRICS_NAMESPACE"] == metrics_namespace(stage)
 
 
 def test_bounces_and_complaints_reach_an_encrypted_topic_ses_may_publish_to() -> None:

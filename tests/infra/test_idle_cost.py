@@ -163,3 +163,12 @@ def test_the_cli_prints_the_total_on_its_last_line() -> None:
     last = result.stdout.strip().splitlines()[-1]
     expected = sum(line.monthly for line in cost.price_stage(stage_config("dev")))
     assert last == f"total {expected:.2f} USD/month"
+
+
+def test_make_bench_reports_both_stages() -> None:
+    from bench import idle_cost
+
+    rows = [line for line in idle_cost.section() if line.startswith("| dev ") or line.startswith("| prod ")]
+    assert [row.split(" ")[1] for row in rows] == ["dev", "prod"]
+    dev_total = sum(line.monthly for line in cost.price_stage(stage_config("dev")))
+    assert f"**{dev_total:.2f}**" in rows[0]

@@ -27,6 +27,7 @@ import jwt
 import pytest
 import requests
 
+from infra.local.processes import ServerExitedError, wait_http
 from tests.conftest import DEV_PORT_VARS, PROJECT_DIR, free_port
 
 DEFAULT_PORTS = {5000, 8000, 8080, 8081}
@@ -130,16 +131,10 @@ def walkthrough(tmp_path: Path) -> Iterator[Walkthrough]:
 
 
 def _wait_for_health(run: Walkthrough, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert run.proc.poll() is None, f"the stack exited early:\n{run.output()[-3000:]}"
-        try:
-            if requests.get(f"{run.api}/health", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.25)
-    raise AssertionError(f"/health did not answer within {timeout}s")
+    try:
+        wait_http(f"{run.api}/health", timeout, run.proc)
+    except (ServerExitedError, TimeoutError) as error:
+        raise AssertionError(f"{error}:\n{run.output()[-3000:]}") from error
 
 
 def _banner_value(output: str, pattern: str) -> str:

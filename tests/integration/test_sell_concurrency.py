@@ -4,7 +4,6 @@ payment racing expiry, replayed webhooks, cancel racing payment. `make soak` rep
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -13,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from infra.local.processes import start_server, stop_group
 from tests.api_client import ApiClient
 from tests.conftest import PROJECT_DIR, LocalStack, free_port
 from tests.integration.sell import completed_event, end_hold, new_customer, place, send_webhook, signed
@@ -39,20 +39,13 @@ def limited_api(local_stack: LocalStack) -> Iterator[str]:
         "PAYMENT_PROVIDER": "local", "MAX_PENDING_ORDERS": str(HOLD_LIMIT), "EXPIRY_SWEEP_SECONDS": "3600",
         "API_ACCESS_LOG": "0", "POWERTOOLS_TRACE_DISABLED": "1",
     }
-    proc = subprocess.Popen([sys.executable, "-m", "infra.local.api_server", "--port", str(port)], cwd=PROJECT_DIR,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    proc = start_server([sys.executable, "-m", "infra.local.api_server", "--port", str(port)], f"{url}/health",
+                        timeout=120, env=env)
     try:
-        from tests.conftest import _wait
-
-        _wait(f"http://127.0.0.1:{port}/health", proc, 120)
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_group(proc)
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,11 @@ from typing import Any
 from chalice.app import Response
 
 from api.origin import ORIGIN_HEADER, came_through_cloudfront, refuse_direct_requests
-from catalog_lambda.settings import Settings
+from catalog_lambda.settings import PAYMENT_PROVIDER_STRIPE, Settings
 
 SECRET = "s3cr3t-value-from-secrets-manager"
-IN_AWS = Settings(in_lambda=True, origin_secret_name="store/prod/origin-verify")
+IN_AWS = Settings(in_lambda=True, origin_secret_name="store/prod/origin-verify",
+                  payment_provider=PAYMENT_PROVIDER_STRIPE)
 
 
 def _call(settings: Settings, headers: dict[str, str]) -> Response:

@@ -8,7 +8,9 @@ import { h } from "./dom.js";
 import { clearError, main, onRerender, page, resetStatus, showError } from "./ui.js";
 import { viewSignIn, viewSignUp } from "./views/account.js";
 import { viewAdmin, viewAdminProduct } from "./views/admin.js";
+import { viewAdminOrder, viewAdminOrders } from "./views/admin_orders.js";
 import { viewCart } from "./views/cart.js";
+import { viewCheckout } from "./views/checkout.js";
 import { viewHome, viewProduct } from "./views/catalog.js";
 import { viewOrder, viewOrders } from "./views/orders.js";
 
@@ -17,6 +19,7 @@ const ROUTES = [
   ["/", viewHome, "home"],
   ["/product/:id", viewProduct, "product"],
   ["/cart", viewCart, "cart"],
+  ["/checkout", viewCheckout, "checkout"],
   ["/signin", viewSignIn, "signin"],
   ["/signup", viewSignUp, "signup"],
   ["/orders", viewOrders, "orders"],
@@ -24,6 +27,8 @@ const ROUTES = [
   ["/admin", viewAdmin, "admin"],
   ["/admin/new", (ctx) => viewAdminProduct(ctx, { id: null }), "admin"],
   ["/admin/product/:id", viewAdminProduct, "admin"],
+  ["/admin/orders", viewAdminOrders, "admin-orders"],
+  ["/admin/orders/:id", viewAdminOrder, "admin-orders"],
 ].map(([pattern, view, name]) => ({ parts: pattern.split("/").filter(Boolean), view, name }));
 
 function viewNotFound() {

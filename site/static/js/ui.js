@@ -1,10 +1,10 @@
 // What every view shares: the page frame, announcements, error display, form fields,
 // the sign-in and admin gates, and navigation.
 
-import { ApiError, describeError } from "./api.js";
+import { ApiError, describeDetail, describeError } from "./api.js";
 import { auth } from "./auth.js";
 import { cart } from "./cart.js";
-import { add, clear, h } from "./dom.js";
+import { add, clear, formatMoney, h } from "./dom.js";
 
 export const main = document.getElementById("main");
 const statusRegion = document.getElementById("status");
@@ -50,13 +50,20 @@ export function formError(form, error) {
     slot.textContent = "";
     return;
   }
-  slot.textContent = describeError(error);
-  if (error instanceof ApiError) {
-    for (const detail of error.details) {
-      const field = detail && detail.field && form.querySelector(`[name="${CSS.escape(detail.field)}"]`);
-      if (field) field.setAttribute("aria-invalid", "true");
-    }
+  if (!(error instanceof ApiError)) {
+    slot.textContent = describeError(error);
+    return;
   }
+  // Details about this form's fields are named by their labels ("City: required"),
+  // never by the API's field names.
+  const named = error.details.map((detail) => {
+    const field = detail && detail.field && form.querySelector(`[name="${CSS.escape(detail.field)}"]`);
+    if (!field) return describeDetail(detail);
+    field.setAttribute("aria-invalid", "true");
+    const label = field.id && form.querySelector(`label[for="${CSS.escape(field.id)}"]`);
+    return label ? `${label.textContent}: ${detail.issue}` : describeDetail(detail);
+  }).filter(Boolean);
+  slot.textContent = named.length ? `${error.message} (${named.join("; ")})` : error.message;
 }
 
 // Called by the router on every navigation: keep a message that led here ("Signed in
@@ -135,4 +142,60 @@ export function onRerender(fn) {
 export function go(hash) {
   if (location.hash === hash) rerender();
   else location.hash = hash;
+}
+
+// -- orders, shared by the shopper's and the admin's pages ------------------------------
+
+// One word per order state, the same for shoppers and admins.
+export const STATUS_WORDS = {
+  pending_payment: "Awaiting payment",
+  paid: "Paid",
+  shipped: "Shipped",
+  cancelled: "Cancelled",
+  expired: "Expired",
+};
+
+export function statusWord(status) {
+  return STATUS_WORDS[status] || status;
+}
+
+export function statusBadge(status, id = null) {
+  return h("span", { class: `order-status status-${status}`, id }, statusWord(status));
+}
+
+export function addressBlock(address, countryName) {
+  if (!address) return h("p", {}, "No address.");
+  const cityLine = [address.postal_code, address.city].filter(Boolean).join(" ");
+  return h("address", { class: "address-block" },
+    [address.name, address.line1, address.line2, cityLine, address.region, countryName(address.country)]
+      .filter(Boolean).map((line, i) => (i ? [h("br"), line] : line)));
+}
+
+// The order's lines with subtotal, shipping and total, as the API priced them.
+export function orderTable(order) {
+  const money = (cents) => formatMoney(cents, order.currency);
+  const row = (label, value, id) => h("tr", {}, h("th", { scope: "row", colspan: "2" }, label),
+    h("td", { id, class: "amount" }, value));
+  return h("div", { class: "table-wrap" }, h("table", { class: "cart-table order-table" },
+    h("caption", { class: "visually-hidden" }, "Order lines and totals"),
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Product"), h("th", { scope: "col" }, "Quantity"),
+      h("th", { scope: "col", class: "amount" }, "Amount"))),
+    h("tbody", {}, order.lines.map((l) => h("tr", {},
+      h("th", { scope: "row" }, h("a", { href: `#/product/${encodeURIComponent(l.product_id)}` }, l.name),
+        h("span", { class: "unit-price" }, `${money(l.unit_price_cents)} each`)),
+      h("td", {}, String(l.quantity)), h("td", { class: "amount" }, money(l.unit_price_cents * l.quantity))))),
+    h("tfoot", {},
+      row("Subtotal", money(order.subtotal_cents), "order-subtotal"),
+      row("Shipping", order.shipping_cents ? money(order.shipping_cents) : "Free", "order-shipping"),
+      row("Total", money(order.total_cents), "order-total"),
+      order.refunded_cents ? row("Refunded", money(order.refunded_cents), "order-refunded") : null)));
+}
+
+// "12:05" until the deadline; "" once it has passed.
+export function timeLeft(rfc3339) {
+  const ms = new Date(rfc3339).getTime() - Date.now();
+  if (!(ms > 0)) return "";
+  const seconds = Math.floor(ms / 1000);
+  const minutes = Math.floor(seconds / 60);
+  return `${minutes}:${String(seconds % 60).padStart(2, "0")}`;
 }

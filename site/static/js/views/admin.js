@@ -2,6 +2,7 @@
 
 import { api, ApiError } from "../api.js";
 import { clear, debounce, formatMoney, h, minorDigits, parseMoney } from "../dom.js";
+import { adminNav } from "./admin_orders.js";
 import { announce, field, formError, go, page, productImage, requireAdmin, showError } from "../ui.js";
 
 export async function viewAdmin(ctx) {
@@ -9,7 +10,7 @@ export async function viewAdmin(ctx) {
   const search = h("input", { id: "admin-q", type: "search", autocomplete: "off" });
   const tbody = h("tbody");
   const more = h("button", { type: "button", class: "button secondary", hidden: true }, "Load more");
-  page("Admin: products",
+  page("Admin: products", adminNav("Products"),
     h("p", {}, h("a", { class: "button", href: "#/admin/new" }, "New product")),
     h("div", { class: "field" }, h("label", { for: "admin-q" }, "Find products by name"), search),
     h("div", { class: "table-wrap" }, h("table", { class: "admin-table" },
