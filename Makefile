@@ -24,7 +24,7 @@ help:
 	@echo "make deploy-infra STAGE=prod [STACK=auth]   the CloudFormation stacks (python -m infra deploy)"
 	@echo "make deploy-site STAGE=prod        site/static to its bucket, config.json, CloudFront invalidation"
 	@echo "make deploy-server STAGE=prod [IMAGE=uri:tag]   image build+push (Docker), roll the ECS service"
-	@echo "make rehearse [STAGE=dev]          the documented bootstrap + code and site deploys, on a fresh emulator"
+	@echo "make rehearse [STAGE=prod]         the documented bootstrap + code and site deploys, on a fresh emulator"
 	@echo "make synth-infra STAGE=prod OUT=dist   CloudFormation templates -> OUT/infra/STAGE"
 	@echo "make lint-infra          cfn-lint + checkov over every stage's templates"
 	@echo "make lint                ruff + mypy"
@@ -90,6 +90,8 @@ package: $(STAMP)
 # service role; IMAGE: deploy-server deploys this image instead of building; BUILD=0: never build,
 # deploy the image pushed for this commit; WAIT=1: wait until the ECS service is stable.
 STACK ?=
+# PARAMETER: template parameters for deploy-infra/diff-infra, KEY=VALUE separated by spaces.
+PARAMETER ?=
 CFN_ROLE_ARN ?=
 IMAGE ?=
 BUILD ?= 1
@@ -99,17 +101,18 @@ deploy: $(STAMP)
 	$(PY) -m infra.delivery app --stage $(STAGE)
 
 deploy-infra: $(STAMP)
-	$(PY) -m infra deploy --stage $(STAGE) $(foreach s,$(STACK),--stack $(s)) $(if $(CFN_ROLE_ARN),--role-arn $(CFN_ROLE_ARN))
+	$(PY) -m infra deploy --stage $(STAGE) $(foreach s,$(STACK),--stack $(s)) $(if $(CFN_ROLE_ARN),--role-arn $(CFN_ROLE_ARN)) $(foreach p,$(PARAMETER),--parameter $(p))
 
 diff-infra: $(STAMP)
-	$(PY) -m infra diff --stage $(STAGE) $(foreach s,$(STACK),--stack $(s)) $(if $(CFN_ROLE_ARN),--role-arn $(CFN_ROLE_ARN))
+	$(PY) -m infra diff --stage $(STAGE) $(foreach s,$(STACK),--stack $(s)) $(if $(CFN_ROLE_ARN),--role-arn $(CFN_ROLE_ARN)) $(foreach p,$(PARAMETER),--parameter $(p))
 
 deploy-site: $(STAMP)
 	$(PY) -m infra.delivery site --stage $(STAGE)
 
 # The documented bootstrap, then a code and a site deploy, against a fresh emulator (docs/deploy.md).
+# Stage prod (the one the docs write) unless STAGE= is given on make's command line.
 rehearse: $(STAMP)
-	$(PY) -m infra.rehearse --stage $(STAGE)
+	$(PY) -m infra.rehearse $(if $(filter command line,$(origin STAGE)),--stage $(STAGE))
 
 deploy-server: $(STAMP)
 	$(PY) -m infra.delivery server --stage $(STAGE) $(if $(IMAGE),--image $(IMAGE)) $(if $(filter 0,$(BUILD)),--no-build) $(if $(WAIT),--wait)

@@ -13,6 +13,21 @@ from typing import Any
 from bench.counting import DynamoDBCalls
 from bench.env import BenchEnv
 
+WEBHOOK_SECRET = "whsec_bench"
+ADDRESS = {"name": "Bench Buyer", "line1": "1 Bench Road", "city": "Springfield", "postal_code": "62701",
+           "country": "US"}
+
+
+def signed_completion(order: dict[str, Any], session_id: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """A ``checkout.session.completed`` event for ``order``, signed with the SDK's helper."""
+    import stripe
+
+    event = {"id": f"evt_{uuid.uuid4().hex}", "type": "checkout.session.completed", "data": {"object": {
+        "id": session_id, "client_reference_id": order["id"], "amount_total": order["total_cents"],
+        "currency": order["currency"].lower(), "payment_status": "paid", "payment_intent": f"pi_{session_id}"}}}
+    header = stripe.WebhookSignature.generate_signature_header(json.dumps(event), WEBHOOK_SECRET)
+    return event, {"Stripe-Signature": header, "Content-Type": "application/json"}
+
 
 @dataclass(frozen=True)
 class Measured:
@@ -26,6 +41,7 @@ class Measured:
 
 def measure(env: BenchEnv, counter: DynamoDBCalls) -> list[Measured]:
     os.environ.update(env.app_env(local_auth=True))
+    os.environ["PAYMENT_WEBHOOK_SECRET"] = WEBHOOK_SECRET  # the local provider's webhooks, signed below
     from chalice.test import Client
 
     from catalog_lambda import services
@@ -79,15 +95,27 @@ def measure(env: BenchEnv, counter: DynamoDBCalls) -> list[Measured]:
         call("POST", f"/products/{new_id}/stock", "one conditional UpdateItem", headers=admin, body={"delta": 5},
              template="/products/{id}/stock")
         key = uuid.uuid4().hex
-        order_body = {"lines": [{"product_id": new_id, "quantity": 2}]}
-        order = body_of(call("POST", "/orders", "idempotency record, BatchGetItem, one TransactWriteItems",
+        order_body = {"lines": [{"product_id": new_id, "quantity": 2}], "shipping_address": ADDRESS}
+        order = body_of(call("POST", "/orders", "BatchGetItem (prices + the key's order), one TransactWriteItems",
                              headers={**shopper, "Idempotency-Key": key}, body=order_body))
-        call("POST", "/orders", "replay of the same Idempotency-Key", headers={**shopper, "Idempotency-Key": key},
-             body=order_body)
+        call("POST", "/orders", "replay of the same Idempotency-Key: the BatchGetItem alone",
+             headers={**shopper, "Idempotency-Key": key}, body=order_body)
         call("GET", "/orders", "Query on the by_customer GSI", headers=shopper)
         call("GET", f"/orders/{order['id']}", "GetItem", headers=shopper, template="/orders/{id}")
-        call("POST", f"/orders/{order['id']}/cancel", "GetItem, BatchGetItem, TransactWriteItems",
-             headers=shopper, template="/orders/{id}/cancel")
+        session = body_of(call("POST", f"/orders/{order['id']}/pay", "GetItem, one TransactWriteItems (the session)",
+                               headers=shopper, template="/orders/{id}/pay"))
+        call("POST", f"/orders/{order['id']}/pay", "the open session again: GetItem", headers=shopper,
+             template="/orders/{id}/pay")
+        event, signature = signed_completion(order, session["session_id"])
+        call("POST", "/payments/webhook", "BatchGetItem (order + event id), one TransactWriteItems",
+             headers=signature, body=event)
+        call("POST", "/payments/webhook", "replayed event: the BatchGetItem alone", headers=signature, body=event)
+        call("POST", f"/orders/{order['id']}/ship", "GetItem, one TransactWriteItems", headers=admin,
+             body={"carrier": "BenchPost", "tracking_number": "BP1"}, template="/orders/{id}/ship")
+        other = body_of(call("POST", "/orders", record=False, headers={**shopper, "Idempotency-Key": uuid.uuid4().hex},
+                             body=order_body))
+        call("POST", f"/orders/{other['id']}/cancel", "GetItem, BatchGetItem (products still there), "
+             "TransactWriteItems", headers=shopper, template="/orders/{id}/cancel")
         call("DELETE", f"/products/{new_id}", "GetItem, one TransactWriteItems (product, sku, count, tokens)",
              headers=admin, template="/products/{id}")
     services.reset()

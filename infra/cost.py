@@ -26,6 +26,33 @@ from infra.stacks import stacks_for
 
 PRICES_DIR = Path(__file__).resolve().parent / "prices"
 
+# Types this pricer bills when present (some only in some configurations: an internal
+# ALB has no public addresses, a gateway endpoint is free, an EC2-launched service is
+# not Fargate).
+PRICED_TYPES = frozenset({
+    "AWS::ElasticLoadBalancingV2::LoadBalancer", "AWS::EC2::NatGateway", "AWS::EC2::EIP", "AWS::EC2::VPCEndpoint",
+    "AWS::WAFv2::WebACL", "AWS::KMS::Key", "AWS::SecretsManager::Secret", "AWS::CloudWatch::Alarm",
+    "AWS::CloudWatch::Dashboard", "AWS::Route53::HostedZone", "AWS::ECS::Service", "AWS::ECS::Cluster",
+})
+# Types that cost nothing while nobody uses the store: free, or billed only per request,
+# per GB stored or per GB logged.
+FREE_WHEN_IDLE = frozenset({
+    "AWS::ApplicationAutoScaling::ScalableTarget", "AWS::ApplicationAutoScaling::ScalingPolicy",
+    "AWS::CertificateManager::Certificate", "AWS::CloudFront::CachePolicy", "AWS::CloudFront::Distribution",
+    "AWS::CloudFront::Function", "AWS::CloudFront::OriginAccessControl", "AWS::CloudFront::OriginRequestPolicy",
+    "AWS::CloudFront::ResponseHeadersPolicy", "AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient",
+    "AWS::Cognito::UserPoolGroup", "AWS::DynamoDB::Table", "AWS::EC2::FlowLog", "AWS::EC2::InternetGateway",
+    "AWS::EC2::Route", "AWS::EC2::RouteTable", "AWS::EC2::SecurityGroup", "AWS::EC2::SecurityGroupIngress",
+    "AWS::EC2::SecurityGroupEgress", "AWS::EC2::Subnet", "AWS::EC2::SubnetRouteTableAssociation", "AWS::EC2::VPC",
+    "AWS::EC2::VPCGatewayAttachment", "AWS::ECR::Repository", "AWS::ECS::TaskDefinition",
+    "AWS::ElasticLoadBalancingV2::Listener", "AWS::ElasticLoadBalancingV2::ListenerRule",
+    "AWS::ElasticLoadBalancingV2::TargetGroup", "AWS::IAM::OIDCProvider", "AWS::IAM::Role", "AWS::IAM::Policy",
+    "AWS::IAM::ManagedPolicy", "AWS::KMS::Alias", "AWS::Lambda::Permission", "AWS::Logs::LogGroup",
+    "AWS::Route53::RecordSet", "AWS::S3::Bucket", "AWS::S3::BucketPolicy", "AWS::SES::ConfigurationSet",
+    "AWS::SES::ConfigurationSetEventDestination", "AWS::SES::EmailIdentity", "AWS::SNS::Subscription",
+    "AWS::SNS::Topic", "AWS::SNS::TopicPolicy", "AWS::WAFv2::LoggingConfiguration",
+})
+
 
 class CostError(ValueError):
     """No price table for the region, or a template the pricer cannot read."""
@@ -208,6 +235,10 @@ def _alb_addresses(stack: str, logical: str, props: Mapping[str, Any], prices: P
 
 
 def price_template(stack: str, template: Mapping[str, Any], prices: PriceTable) -> list[Line]:
+    """The template's always-on lines; a resource type the pricer does not know is an error, not a $0."""
+    unknown = sorted({r["Type"] for r in template.get("Resources", {}).values()} - PRICED_TYPES - FREE_WHEN_IDLE)
+    if unknown:
+        raise CostError(f"{stack}: no idle price known for {', '.join(unknown)}: classify them in infra/cost.py")
     evaluator = Evaluator(template)
     lines = []
     for logical, kind, props in evaluator.resources():

@@ -51,6 +51,7 @@ class Step:
     stand_in: str = ""  # why run_as differs
     before: Callable[[Rehearsal], None] | None = None
     check: Callable[[Rehearsal], str] | None = None  # raises StepFailed, or returns a note
+    container_path: bool = False  # only for stages with the container path (infra/config.py)
 
 
 @dataclass
@@ -60,6 +61,7 @@ class Outcome:
     seconds: float
     note: str = ""
     log: Path | None = None
+    applies: bool = True  # False: the step is not part of this stage's bootstrap
 
 
 class StepFailed(Exception):
@@ -107,14 +109,35 @@ class Rehearsal:
     def argv(self, command: str) -> list[str]:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_DIR, capture_output=True, text=True,
                               check=True).stdout.strip()
-        argv = shlex.split(command.format(stage=self.stage, head=head))
+        argv = [self.only_the_stages_stacks(arg) for arg in shlex.split(command.format(stage=self.stage, head=head))]
         if argv[0] == VENV_PYTHON:
             argv[0] = self.python
         if argv[0] == "make":
-            argv[1:1] = ["--no-print-directory", f"PY={self.python}"]
+            # `make rehearse` has installed what the commands need: they must not install again.
+            argv[1:1] = ["--no-print-directory", f"PY={self.python}", "STAMP="]
         return argv
 
+    def only_the_stages_stacks(self, arg: str) -> str:
+        """``STACK="..."`` without the stacks the stage does not have (no container path: no network)."""
+        if not arg.startswith("STACK="):
+            return arg
+        from infra.config import stage_config
+        from infra.stacks import stacks_for
+
+        have = {spec.name for spec in stacks_for(stage_config(self.stage))}
+        return "STACK=" + " ".join(name for name in arg.removeprefix("STACK=").split() if name in have)
+
+    def applies(self, step: Step) -> bool:
+        from infra.config import stage_config
+
+        return stage_config(self.stage).container_path or not step.container_path
+
     def run(self, step: Step) -> Outcome:
+        if not self.applies(step):
+            outcome = Outcome(step, True, 0.0, f"not part of stage {self.stage}'s bootstrap: it has no container "
+                                               f"path (infra/config.py)", applies=False)
+            self.outcomes.append(outcome)
+            return outcome
         started = time.monotonic()
         log = self.out_dir / f"step-{step.number.replace('.', '-')}.log"
         try:
@@ -192,11 +215,12 @@ def check_exports(*names: str) -> Callable[[Rehearsal], str]:
 def check_stacks(*stacks: str) -> Callable[[Rehearsal], str]:
     def check(rehearsal: Rehearsal) -> str:
         from infra.config import stage_config
-        from infra.stacks import stack_spec
+        from infra.stacks import stack_spec, stacks_for
 
         cfg = stage_config(rehearsal.stage)
         statuses = []
-        for stack in stacks:
+        have = {spec.name for spec in stacks_for(cfg)}
+        for stack in (name for name in stacks if name in have):
             region = stack_spec(stack).region(cfg)
             status = rehearsal.client("cloudformation", region).describe_stacks(
                 StackName=f"store-{rehearsal.stage}-{stack}")["Stacks"][0]["StackStatus"]
@@ -237,14 +261,17 @@ def steps() -> list[Step]:
              'make deploy-infra STAGE={stage} STACK="secrets network data auth ci"',
              check=check_stacks("secrets", "network", "data", "auth", "ci")),
         Step("3", "the container stack, with no tasks until its image exists (Bootstrap computed)",
-             "make deploy-infra STAGE={stage} STACK=container", check=check_stacks("container")),
+             "make deploy-infra STAGE={stage} STACK=container", check=check_stacks("container"), container_path=True),
         Step("4", "the API's first deploy", "make deploy STAGE={stage}", check=check_one_api),
-        Step("5", "the edge and the alarms", 'make deploy-infra STAGE={stage} STACK="edge-global edge observability"',
+        Step("5", "the edge and the alarms",
+             'make deploy-infra STAGE={stage} STACK="edge-global edge observability" '
+             "PARAMETER=AlarmEmail=oncall@example.com",
              check=check_stacks("edge-global", "edge", "observability")),
         Step("6", "the first image, and the service rolled to it", "make deploy-server STAGE={stage}",
-             run_as="make deploy-server STAGE={stage} BUILD=0", stand_in=image_stand_in, before=put_image_manifest),
+             run_as="make deploy-server STAGE={stage} BUILD=0", stand_in=image_stand_in, before=put_image_manifest,
+             container_path=True),
         Step("7", "the container stack again: the image is pushed, so it serves (PublicBaseUrl from edge)",
-             "make deploy-infra STAGE={stage} STACK=container", check=check_stacks("container")),
+             "make deploy-infra STAGE={stage} STACK=container", check=check_stacks("container"), container_path=True),
         Step("8", "the storefront", "make deploy-site STAGE={stage}", check=check_site),
         Step("9", "the role ARNs for GitHub's repository variables", "",
              check=check_exports("store-{stage}-ci-code-role-arn", "store-{stage}-ci-infra-role-arn")),
@@ -297,7 +324,7 @@ def report(rehearsal: Rehearsal, all_steps: list[Step], out: Callable[[str], Non
         where = ", ".join(sorted(set(entry["where"])))
         out(f"  {resource_type}: {entry['how']} ({where})")
     for step in all_steps:
-        if step.stand_in and any(o.step is step for o in rehearsal.outcomes):
+        if step.stand_in and any(o.step is step and o.applies for o in rehearsal.outcomes):
             out(f"  step {step.number}: {step.stand_in}")
     if fixes:
         out("Emulator behaviour fixed for the rehearsal (moto differs from AWS; infra/local/emulator_gaps.py):")
@@ -310,16 +337,18 @@ def report(rehearsal: Rehearsal, all_steps: list[Step], out: Callable[[str], Non
         out(f"rehearsal FAILED: {ran - len(failed)} of {len(all_steps)} steps succeeded "
             f"({len(all_steps) - ran} not run); logs in {rehearsal.out_dir}")
     else:
-        out(f"rehearsal passed: all {len(all_steps)} steps succeeded; logs in {rehearsal.out_dir}")
+        skipped = sum(1 for o in rehearsal.outcomes if not o.applies)
+        also = f" ({skipped} not part of stage {rehearsal.stage}'s bootstrap)" if skipped else ""
+        out(f"rehearsal passed: all {len(all_steps) - skipped} steps succeeded{also}; logs in {rehearsal.out_dir}")
 
 
 def print_outcome(outcome: Outcome, stage: str, out: Callable[[str], None]) -> None:
     step = outcome.step
-    mark = "ok" if outcome.ok else "FAILED"
+    mark = "n/a" if not outcome.applies else "ok" if outcome.ok else "FAILED"
     command = documented(step.command, stage) if step.command else "(a check, no command)"
     out(f"[{mark}] step {step.number}: {step.title} ({outcome.seconds:.0f} s)")
     out(f"         {command}")
-    if step.run_as:
+    if step.run_as and outcome.applies:
         out(f"         ran as: {documented(step.run_as, stage)}  (a stand-in, see below)")
     if outcome.note:
         out(f"         {outcome.note}")
@@ -361,7 +390,8 @@ def main(argv: list[str] | None = None) -> int:
     from infra.config import STAGES
 
     parser = argparse.ArgumentParser(prog="python -m infra.rehearse", description=__doc__.splitlines()[0])
-    parser.add_argument("--stage", default="dev", choices=sorted(STAGES))
+    parser.add_argument("--stage", default=DOCUMENTED_STAGE, choices=sorted(STAGES),
+                        help=f"default: {DOCUMENTED_STAGE}, the stage docs/deploy.md writes its commands for")
     parser.add_argument("--out", default=str(OUT_DIR), help="where the logs go (default: build/rehearsal)")
     args = parser.parse_args(argv)
     return rehearse(args.stage, Path(args.out))

@@ -1,6 +1,6 @@
 """``make rehearse``: the documented bootstrap, then a code and a site deploy, on a fresh emulator.
 
-The whole rehearsal runs once, as a user runs it, and must pass; the resource types it
+The whole rehearsal runs once, as a user runs it (stage prod, the documented one), and must pass; the resource types it
 names as stood in for must be exactly those of the deployed templates that moto's
 CloudFormation has no handler for (so it stands in for nothing the emulator can do,
 and hides nothing it cannot). A failing step must fail the rehearsal loudly.
@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from infra import rehearse
 from infra.config import stage_config
-from infra.stacks import STACKS
+from infra.stacks import stacks_for
 from tests.conftest import PROJECT_DIR
 
 
@@ -32,8 +32,9 @@ def _types_moto_lacks(stage: str) -> tuple[set[str], set[str]]:
     handled = get_model_map()
     every: set[str] = set()
     unconditional: set[str] = set()
-    for spec in STACKS:
-        for resource in spec.build(stage_config(stage)).to_dict()["Resources"].values():
+    cfg = stage_config(stage)
+    for spec in stacks_for(cfg):
+        for resource in spec.build(cfg).to_dict()["Resources"].values():
             if resource["Type"] not in handled:
                 every.add(resource["Type"])
                 if "Condition" not in resource:
@@ -43,8 +44,8 @@ def _types_moto_lacks(stage: str) -> tuple[set[str], set[str]]:
 
 @pytest.fixture(scope="module")
 def rehearsal() -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(["make", "--no-print-directory", "rehearse", "STAGE=dev", f"PY={sys.executable}",
-                             "STAMP="], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=1500)
+    result = subprocess.run(["make", "--no-print-directory", "rehearse", f"PY={sys.executable}", "STAMP="],
+                            cwd=PROJECT_DIR, capture_output=True, text=True, timeout=1500)
     sys.stdout.write(result.stdout[-6000:])
     return result
 
@@ -60,13 +61,13 @@ def test_the_rehearsal_names_exactly_the_types_the_emulator_lacks(
         rehearsal: subprocess.CompletedProcess[str]) -> None:
     section = rehearsal.stdout.split("Stood in for, because the emulator lacks it:", 1)[1]
     named = set(re.findall(r"^  (AWS::\w+::\w+): ", section, flags=re.MULTILINE))
-    every, unconditional = _types_moto_lacks("dev")
+    every, unconditional = _types_moto_lacks(rehearse.DOCUMENTED_STAGE)
     assert named <= every, f"stood in for what the emulator can do: {sorted(named - every)}"
     assert unconditional <= named, f"not named: {sorted(unconditional - named)}"
-    # the ones the issue lists, as far as stage dev has them
+    # the ones the issue lists, as far as stage prod creates them
     for expected in ("AWS::Cognito::UserPool", "AWS::CloudFront::Distribution", "AWS::WAFv2::WebACL",
-                     "AWS::SecretsManager::Secret", "AWS::CloudWatch::Alarm",
-                     "AWS::ApplicationAutoScaling::ScalableTarget", "AWS::IAM::OIDCProvider", "AWS::S3::BucketPolicy"):
+                     "AWS::SecretsManager::Secret", "AWS::CloudWatch::Alarm", "AWS::SES::ConfigurationSet",
+                     "AWS::ApplicationAutoScaling::ScalableTarget", "AWS::S3::BucketPolicy"):
         assert expected in named
     assert "container image build and push" in section
 
@@ -85,7 +86,7 @@ def test_a_failing_step_fails_the_rehearsal_loudly(monkeypatch: pytest.MonkeyPat
     ]
     monkeypatch.setattr(rehearse, "steps", lambda: steps)
     lines: list[str] = []
-    status = rehearse.rehearse("dev", rehearsal_workdir, lines.append)
+    status = rehearse.rehearse("prod", rehearsal_workdir, lines.append)
     text = "\n".join(lines)
     assert status == 1
     assert "[ok] step 1: a step that works" in text
@@ -123,3 +124,15 @@ def test_a_state_bucket_that_refuses_reads_is_one_clear_error() -> None:
     store = DeploymentStateStore(Refusing(), StateLocation.for_stage("dev", "123456789012", "us-east-1"))
     with pytest.raises(DeliveryError, match=r"cannot read .*403"):
         store.load()
+
+
+def test_a_stage_without_the_container_path_rehearses_only_its_own_stacks(tmp_path: Path) -> None:
+    dev = rehearse.Rehearsal("dev", "http://127.0.0.1:1", tmp_path / "record.jsonl", tmp_path)
+    prod = rehearse.Rehearsal("prod", "http://127.0.0.1:1", tmp_path / "record.jsonl", tmp_path)
+    step2 = next(step for step in rehearse.steps() if step.number == "2")
+    assert 'STACK=secrets data auth ci' in dev.argv(step2.command)
+    assert 'STACK=secrets network data auth ci' in prod.argv(step2.command)
+    container_steps = [step for step in rehearse.steps() if step.number.startswith("3.")]
+    assert container_steps and not any(dev.applies(step) for step in container_steps)
+    assert all(prod.applies(step) for step in container_steps)
+    assert all("STAMP=" in dev.argv(step.command) for step in rehearse.steps() if step.command.startswith("make"))

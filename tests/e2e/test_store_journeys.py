@@ -210,6 +210,15 @@ def test_shopper_checks_out_pays_and_admin_ships_with_emails(
     assert len(notices) == 1
     assert "Tracking number: RM123456789GB" in notices[0]["text"] and "Royal Mail" in notices[0]["text"]
 
+    # The shopper sees the same status word and the tracking number.
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, site, *SHOPPER, next_hash=f"#/orders/{order_id}")
+    wait_ready(page, "orders")
+    expect(page.locator("#order-status")).to_have_text("Shipped")
+    expect(page.locator("#tracking")).to_contain_text("Royal Mail, tracking number RM123456789GB")
+    expect(page.get_by_role("button", name=re.compile("^Cancel"))).to_have_count(0)
+    shot("shopper-shipped")
+
 
 def test_declined_payment_stays_pending_then_a_retry_pays(
     page: Any, shot: Shots, site: str, products: Callable[..., dict[str, Any]], local_stack: LocalStack,

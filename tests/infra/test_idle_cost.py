@@ -172,3 +172,19 @@ def test_make_bench_reports_both_stages() -> None:
     assert [row.split(" ")[1] for row in rows] == ["dev", "prod"]
     dev_total = sum(line.monthly for line in cost.price_stage(stage_config("dev")))
     assert f"**{dev_total:.2f}**" in rows[0]
+
+
+def test_a_resource_type_the_pricer_does_not_know_is_an_error_not_free() -> None:
+    template = {"Resources": {"Db": {"Type": "AWS::RDS::DBInstance", "Properties": {}}}}
+    with pytest.raises(cost.CostError, match="AWS::RDS::DBInstance"):
+        cost.price_template("data", template, cost.load_prices("us-east-1"))
+    assert not cost.PRICED_TYPES & cost.FREE_WHEN_IDLE
+
+
+def test_every_variant_prices_and_private_tasks_cost_what_the_review_said() -> None:
+    from tests.infra.conftest import DOMAIN_VARIANT, NAT_VARIANT
+
+    nat = {line.what for line in cost.price_stage(NAT_VARIANT) if line.stack == "network"}
+    assert nat == {"NAT gateway (hours)", "public IPv4 address (Elastic IP)"}
+    endpoints = [line for line in cost.price_stage(DOMAIN_VARIANT) if line.stack == "network"]
+    assert len(endpoints) == 4 and round(sum(line.monthly for line in endpoints), 2) == 29.2  # one AZ
