@@ -118,13 +118,13 @@ def table_name(stage: str, table: str) -> str:
 
 
 def cursor_secret_name(stage: str) -> str:
-    """Same name as the local stack's (``infra.local.bootstrap.cursor_secret_name``)."""
+    """The cursor-signing key's secret (the local stack's too)."""
     return f"{APP}/{stage}/cursor-signing-key"
 
 
 def payment_secret_name(stage: str) -> str:
     """The payment provider's secrets, JSON ``{"webhook_secret", "api_key"}`` (the local
-    stack's ``infra.local.bootstrap.payment_secret_name`` is the same)."""
+    stack's too)."""
     return f"{APP}/{stage}/payment"
 
 

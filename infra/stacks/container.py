@@ -41,6 +41,7 @@ from troposphere import (
 from troposphere import applicationautoscaling as aas
 from troposphere import elasticloadbalancingv2 as elb
 
+from catalog_lambda import settings as names
 from infra.config import CONTAINER_PORT, StageConfig, cursor_secret_name, origin_secret_name, table_name
 from infra.stacks.common import (
     ACCOUNT,
@@ -190,13 +191,13 @@ def build(cfg: StageConfig) -> Template:
         # The image runs as its own unprivileged user (site/server/Dockerfile).
         Environment=[
             ecs.Environment(Name=name, Value=value) for name, value in sorted({
-                "STAGE": cfg.stage,
-                "AWS_REGION": Ref("AWS::Region"),
-                "PRODUCTS_TABLE": table_name(cfg.stage, "products"),
-                "ORDERS_TABLE": table_name(cfg.stage, "orders"),
-                "IDEMPOTENCY_TABLE": table_name(cfg.stage, "idempotency"),
-                "CURSOR_SECRET_NAME": cursor_secret_name(cfg.stage),
-                "PUBLIC_BASE_URL": Ref(public_url),
+                names.ENV_STAGE: cfg.stage,
+                names.ENV_REGION: Ref("AWS::Region"),
+                names.ENV_PRODUCTS_TABLE: table_name(cfg.stage, "products"),
+                names.ENV_ORDERS_TABLE: table_name(cfg.stage, "orders"),
+                names.ENV_IDEMPOTENCY_TABLE: table_name(cfg.stage, "idempotency"),
+                names.ENV_CURSOR_SECRET_NAME: cursor_secret_name(cfg.stage),
+                ENV_PUBLIC_BASE_URL: Ref(public_url),
             }.items())
         ],
         LogConfiguration=ecs.LogConfiguration(LogDriver="awslogs", Options={
