@@ -47,7 +47,7 @@ from typing import Any
 
 import click
 
-from api.auth import ENV_AUTHORIZER_POOL_ARNS
+from catalog_lambda.settings import ENV_AUTHORIZER_POOL_ARNS
 from infra.aws import InfraError, StackOutput, read_outputs, resolve_target
 from infra.config import stage_config
 from infra.delivery.gateway import SWAGGER_EXTENSION, swagger_extension

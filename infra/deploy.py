@@ -15,7 +15,11 @@ The parameters it looks up:
   infrastructure deploy keeps that image instead of going back to the template default;
 - ``PublicBaseUrl`` (container): ``https://`` + the stage's domain, else the edge stack's
   CloudFront domain once that stack exists (the first deploy of a domain-less stage
-  leaves it empty: deploy the container stack again after edge).
+  leaves it empty, allowed only while bootstrapping);
+- ``Bootstrap`` (container): computed on every deploy, ``true`` only while the container
+  stack does not exist or ``ImageTag`` is not in its ECR repository yet;
+- ``PagesOriginDomain`` (edge), ``LoadBalancerFullName`` (observability): the container
+  stack's outputs (parameters rather than imports, so the ALB and its domain can change).
 
 Explicit ``--parameter KEY=VALUE`` values always win. On an update, every other
 declared parameter the stack already has is sent as ``UsePreviousValue``: CloudFormation
@@ -64,6 +68,10 @@ CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
 # Parameters with a usable default that are still looked up when the lookup finds a value.
 OPTIONAL_LOOKUPS = ("CertificateArn", "ImageTag", "PublicBaseUrl")
 CONTAINER_NAME = "site-server"
+# Parameters of other stacks read from the container stack's outputs (never exports:
+# an export in use blocks a change of its value).
+CONTAINER_OUTPUTS = {"PagesOriginDomain": "OriginDomainName", "LoadBalancerFullName": "LoadBalancerFullName"}
+
 # An empty change set fails with no error code, only this status reason (the AWS CLI's
 # `deploy --no-fail-on-empty-changeset` tells it apart by the same text).
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed", "submitted information didn't contain")
@@ -156,6 +164,10 @@ class Deployer:
             value = self._resolve(name)
             if value is not None:
                 parameters[name] = value
+        if "Bootstrap" in declared and "Bootstrap" not in parameters:
+            # Computed on every deploy, never carried over (infra/stacks/container.py).
+            image_tag = parameters.get("ImageTag") or str(getattr(declared.get("ImageTag"), "Default", ""))
+            parameters["Bootstrap"] = self.bootstrap_mode(image_tag)
         # A required parameter the stack already has keeps its value (UsePreviousValue).
         previous = self.previous_parameters(spec)
         unresolved = [name for name in missing if name not in parameters and name not in previous]
@@ -179,12 +191,32 @@ class Deployer:
                 return f"https://{self.cfg.domain_name}"
             domain = self.stack_outputs(stack_spec("edge")).get("DistributionDomainName")
             return f"https://{domain}" if domain else None
+        if name in CONTAINER_OUTPUTS:  # edge's PagesOriginDomain, observability's LoadBalancerFullName
+            return self.stack_outputs(stack_spec("container")).get(CONTAINER_OUTPUTS[name])
         if name == "CloudFrontPrefixListId":
             ec2 = self._clients("ec2", self.cfg.region)
             lists = ec2.describe_managed_prefix_lists(
                 Filters=[{"Name": "prefix-list-name", "Values": [CLOUDFRONT_PREFIX_LIST]}])["PrefixLists"]
             return str(lists[0]["PrefixListId"]) if lists else None
         return None
+
+    def bootstrap_mode(self, image_tag: str) -> str:
+        """``"true"`` only while the container stack does not exist or ``image_tag`` is not pushed yet."""
+        from infra.stacks.container import repository_name
+
+        cfn = self._clients("cloudformation", self.cfg.region)
+        stack = describe_stack(cfn, stack_name(self.cfg.stage, "container"))
+        if stack is None or stack.get("StackStatus") in ("REVIEW_IN_PROGRESS", "ROLLBACK_COMPLETE"):
+            return "true"
+        ecr = self._clients("ecr", self.cfg.region)
+        try:
+            ecr.describe_images(repositoryName=repository_name(self.cfg), imageIds=[{"imageTag": image_tag}])
+        except ClientError as error:
+            code = error_code(error)
+            if code in ("ImageNotFoundException", "RepositoryNotFoundException"):
+                return "true"
+            raise
+        return "false"
 
     def saved_rest_api_id(self) -> str | None:
         """The REST API id in the Chalice state ``make deploy`` saved to the state bucket."""

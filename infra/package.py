@@ -22,7 +22,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from api.auth import ENV_AUTHORIZER_POOL_ARNS
+from catalog_lambda.settings import ENV_AUTHORIZER_POOL_ARNS
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 MAX_PACKAGE_BYTES = 5 * 1024 * 1024

@@ -28,7 +28,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from api.auth import ENV_AUTHORIZER_POOL_ARNS
+from catalog_lambda.settings import ENV_AUTHORIZER_POOL_ARNS  # read while Chalice builds the API
 from infra import package as packaging
 from infra.aws import Target, read_outputs, resolve_target
 from infra.delivery import names
