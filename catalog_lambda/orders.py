@@ -452,7 +452,8 @@ class OrderService:
                                                            order_id=order.id, idempotency_key=f"refund-{intent}"))
             refunded = refund.amount_cents
         item = self._event_item(event, order.id, outcome)
-        if count_on_order and refunded:
+        same_currency = event.text("currency").upper() == order.currency
+        if count_on_order and refunded and same_currency:
             self._orders.add_refund(order, refunded, item, _at(self._clock()))
         else:
             self._orders.record_event(item)

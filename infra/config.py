@@ -92,8 +92,9 @@ STAGES: dict[str, StageConfig] = {
         stage="prod",
         vpc_cidr="10.30.0.0/16",
         container_path=True,
-        container_cpu=512,
-        container_memory=1024,
+        # Graviton, 0.25 vCPU / 0.5 GB, two tasks (one per AZ): docs/operations.md, "Idle cost".
+        container_cpu=256,
+        container_memory=512,
         container_min_tasks=2,
         container_max_tasks=6,
         log_retention_days=365,
