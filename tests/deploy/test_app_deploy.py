@@ -65,7 +65,8 @@ def first_deploy(emulator: Emulator, infrastructure: Infrastructure, wheels_cach
 
 def test_chalice_deploy_creates_the_function_and_the_rest_api(first_deploy: dict[str, Any],
                                                                emulator: Emulator) -> None:
-    assert list(first_deploy["functions"]) == [FUNCTION_PREFIX]
+    # The API function and the expiry sweep's scheduled function (@app.schedule).
+    assert sorted(first_deploy["functions"]) == [FUNCTION_PREFIX, f"{FUNCTION_PREFIX}-expire_orders"]
     assert list(first_deploy["apis"].values()) == ["store"]
     fn = emulator.client("lambda").get_function_configuration(FunctionName=FUNCTION_PREFIX)
     assert fn["Runtime"].startswith("python3")
@@ -75,6 +76,17 @@ def test_chalice_deploy_creates_the_function_and_the_rest_api(first_deploy: dict
     assert any(op.startswith("POST /restapis") for op in apigateway)  # ImportRestApi
     assert "POST /2015-03-31/functions" in operations(first_deploy["calls"], "lambda")  # CreateFunction
     assert "chalice |   - Rest API URL:" in first_deploy["output"]
+
+
+def test_chalice_deploy_schedules_the_expiry_sweep_every_minute(first_deploy: dict[str, Any],
+                                                                emulator: Emulator) -> None:
+    events = emulator.client("events")
+    rule = events.describe_rule(Name=f"{FUNCTION_PREFIX}-expire_orders-event")  # Chalice's "<app>-<stage>-<name>-event"
+    assert rule["ScheduleExpression"] == "rate(1 minute)"
+    [target] = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+    assert target["Arn"].endswith(f":function:{FUNCTION_PREFIX}-expire_orders")
+    fn = emulator.client("lambda").get_function_configuration(FunctionName=f"{FUNCTION_PREFIX}-expire_orders")
+    assert fn["Handler"] == "app.expire_orders"
 
 
 def test_first_deploy_saves_chalices_state_in_the_state_bucket(first_deploy: dict[str, Any], emulator: Emulator,
@@ -149,7 +161,7 @@ def redeploy(first_deploy: dict[str, Any], emulator: Emulator, infrastructure: I
 
 def test_redeploy_from_a_fresh_clone_gives_the_same_functions_new_code(redeploy: dict[str, Any]) -> None:
     before, after = redeploy["before"]["functions"], redeploy["functions"]
-    assert set(after) == set(before) == {FUNCTION_PREFIX}
+    assert set(after) == set(before) == {FUNCTION_PREFIX, f"{FUNCTION_PREFIX}-expire_orders"}
     for name in before:
         assert after[name] != before[name], f"{name} kept its code sha {before[name]}"
     lambda_calls = operations(redeploy["calls"], "lambda")
