@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     use_fake_credentials()
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     counter = DynamoDBCalls().install()
-    started = time.perf_counter()
+    started, load_at_start = time.perf_counter(), os.getloadavg()[0]
     print("bench: packaging", flush=True)
     zipped, unzipped, top, sdk = package_size()
     with emulator() as env:
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
               "(batched, then one by one)", flush=True)
         bulk_result = bulk.run(bulk_env, args.products, counter, args.single_products, args.latency_ms)
     text = render(args, zipped, unzipped, top, cold, cold_off, per_request, latency, bulk_result,
-                  time.perf_counter() - started, sdk)
+                  time.perf_counter() - started, sdk, load_at_start)
     Path(args.out).write_text(text)
     print(text)
     return 0
@@ -94,13 +94,15 @@ def _ms(seconds: float) -> str:
 
 def render(args: argparse.Namespace, zipped: int, unzipped: int, top: list[str], cold: cold_start.ColdStart,
            cold_off: cold_start.ColdStart, per_request: list[calls.Measured], latency: list[http_latency.Latency],
-           bulk_result: bulk.BulkResult, elapsed: float, sdk: int = 0) -> str:
+           bulk_result: bulk.BulkResult, elapsed: float, sdk: int = 0, load_at_start: float = 0.0) -> str:
     lines = [
         "# Benchmark results",
         "",
         f"Written by `make bench` on {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}, "
         f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs, "
-        f"against the local emulator (moto server, linearizable); whole run {elapsed:.0f} s.",
+        f"against the local emulator (moto server, linearizable); whole run {elapsed:.0f} s; load average "
+        f"{load_at_start:.1f} at the start and {os.getloadavg()[0]:.1f} at the end (timings stretch when other work "
+        "shares the CPUs, and ratios move with them).",
         "These are measurements, not assertions: no test fails on them.",
         "",
         "## Cold start",
