@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Chalice, Request, Response
+
+if TYPE_CHECKING:
+    from api.http import RouteSpec
+    from catalog_lambda.settings import Settings
 
 APP_NAME = "store"
 
@@ -43,20 +47,28 @@ class StoreApp(Chalice):
         self._per_thread.lambda_context = value
 
 
-def create_app() -> Chalice:
-    # Importing the route modules fills the route table.
-    from api import catalog_routes, image_routes, openapi_routes, order_routes, payment_routes  # noqa: F401
+def route_table() -> list[RouteSpec]:
+    """Every route of the API: each route module's group (see :mod:`api.http`)."""
+    from api import catalog_routes, image_routes, openapi_routes, order_routes, payment_routes
+
+    groups = (catalog_routes.routes, image_routes.routes, order_routes.routes, payment_routes.routes,
+              openapi_routes.routes)
+    return [spec for group in groups for spec in group]
+
+
+def create_app(settings: Settings | None = None) -> Chalice:
+    """The app, configured once from ``settings`` (default: the process's, from its environment)."""
     from api.errors import normalize_chalice_error
     from api.http import register
+    from api.import_events import register_import_trigger
     from api.observability import observe
+    from catalog_lambda.settings import get_settings
 
+    settings = settings or get_settings()
     app = StoreApp(app_name=APP_NAME)
     app.api.cors = False  # one origin: CloudFront (AWS) or the storefront proxy (local)
-    register(app)
-    from api.import_events import register_import_trigger
-    from catalog_lambda.settings import Settings
-
-    register_import_trigger(app, Settings.from_env())  # uncached: requests read settings later
+    register(app, route_table(), settings)
+    register_import_trigger(app, settings)
     from api.order_events import register_expiry_schedule
 
     register_expiry_schedule(app)
@@ -68,7 +80,7 @@ def create_app() -> Chalice:
     # Inside contract_errors (registered later), so refusals are logged like any answer.
     from api.origin import refuse_direct_requests
 
-    app.register_middleware(refuse_direct_requests(Settings.from_env()), "http")
+    app.register_middleware(refuse_direct_requests(settings), "http")
 
     return app
 

@@ -10,7 +10,6 @@ route is a 403.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -20,8 +19,6 @@ from catalog_lambda.errors import UnavailableError
 from catalog_lambda.settings import AUTH_MODE_LOCAL, Settings
 
 ADMIN_GROUP = "admin"
-# Set only by the deploy / package tooling: attaches API Gateway's Cognito authorizer.
-ENV_AUTHORIZER_POOL_ARNS = "API_COGNITO_POOL_ARNS"
 
 
 @dataclass(frozen=True)
@@ -107,15 +104,15 @@ def authenticate(headers: Any, context: dict[str, Any], settings: Settings) -> P
     return _principal(claims)
 
 
-def route_authorizer() -> Any:
+def route_authorizer(settings: Settings) -> Any:
     """API Gateway's Cognito authorizer, attached only when packaging or deploying.
 
     ``chalice local`` does not check Cognito authorizers (it would accept a forged
     token), so locally no route carries one and :func:`authenticate` does the work.
     """
-    arns = [a for a in os.environ.get(ENV_AUTHORIZER_POOL_ARNS, "").split(",") if a]
-    if not arns:
+    if not settings.authorizer_pool_arns:
         return None
     from chalice.app import CognitoUserPoolAuthorizer
 
-    return CognitoUserPoolAuthorizer("CognitoUsers", provider_arns=arns, header="Authorization")
+    return CognitoUserPoolAuthorizer("CognitoUsers", provider_arns=list(settings.authorizer_pool_arns),
+                                     header="Authorization")

@@ -4,18 +4,28 @@ from __future__ import annotations
 
 from chalice.app import Response
 
-from api.http import ADMIN, Ctx, json_response, route
+from api.http import ADMIN, CURSOR, LIMIT, Ctx, Routes, header, json_response, query
 from catalog_lambda.catalog import etag_for
 from catalog_lambda.services import catalog_service
 from catalog_lambda.settings import get_settings
 
+routes = Routes()
 
-@route("/health", "GET")
+_OPTIONAL_SLUG = r"^(?:[a-z0-9]+(?:-[a-z0-9]+)*)?$"
+
+
+@routes.route("/health", "GET", summary="Liveness and version", response="Health")
 def health(ctx: Ctx) -> Response:
     return json_response({"status": "ok", "version": get_settings().version})
 
 
-@route("/products", "GET")
+@routes.route("/products", "GET", summary="List or search products, ordered by name", response="ProductPage",
+              errors=(400, 503), parameters=(
+                  query("category", "a category slug (empty: every category)", type="string", maxLength=64,
+                        pattern=_OPTIONAL_SLUG),
+                  query("q", "words; each must prefix-match a word of the name (case-insensitive)", type="string",
+                        maxLength=200),
+                  LIMIT, CURSOR))
 def list_products(ctx: Ctx) -> Response:
     page = catalog_service().list_products(
         category=ctx.query("category"), q=ctx.query("q"), limit=ctx.query("limit"), cursor=ctx.query("cursor")
@@ -23,7 +33,10 @@ def list_products(ctx: Ctx) -> Response:
     return json_response(page)
 
 
-@route("/products/{product_id}", "GET")
+@routes.route("/products/{product_id}", "GET", summary="Get a product", response="Product", errors=(404, 503),
+              parameters=(header("If-None-Match", "an ETag from an earlier answer: 304 when unchanged"),),
+              response_headers={"ETag": "changes whenever the representation changes"},
+              extra_responses={304: "Not modified: the If-None-Match ETag is current"})
 def get_product(ctx: Ctx) -> Response:
     product = catalog_service().get_product(ctx.params["product_id"])
     etag = etag_for(product)
@@ -34,7 +47,9 @@ def get_product(ctx: Ctx) -> Response:
     return json_response(product, headers={"ETag": etag})
 
 
-@route("/products", "POST", ADMIN)
+@routes.route("/products", "POST", ADMIN, summary="Create a product (admin)", ok=201, response="Product",
+              body="ProductCreate", errors=(400, 409, 413, 415, 503),
+              response_headers={"ETag": "the new representation's ETag", "Location": "the product's URL"})
 def create_product(ctx: Ctx) -> Response:
     product = catalog_service().create_product(ctx.json())
     return json_response(
@@ -42,23 +57,30 @@ def create_product(ctx: Ctx) -> Response:
     )
 
 
-@route("/products/{product_id}", "PUT", ADMIN)
+@routes.route("/products/{product_id}", "PUT", ADMIN, summary="Replace a product's editable fields (admin)",
+              response="Product", body="ProductReplace", errors=(400, 404, 409, 412, 413, 415, 503),
+              parameters=(header("If-Match", "the ETag the edit is based on: 412 if another edit happened since"),),
+              response_headers={"ETag": "the new representation's ETag"})
 def replace_product(ctx: Ctx) -> Response:
     product = catalog_service().replace_product(ctx.params["product_id"], ctx.json(), ctx.header("if-match"))
     return json_response(product, headers={"ETag": etag_for(product)})
 
 
-@route("/products/{product_id}", "DELETE", ADMIN)
+@routes.route("/products/{product_id}", "DELETE", ADMIN, summary="Delete a product (admin)", ok=204,
+              errors=(404, 409, 503))
 def delete_product(ctx: Ctx) -> Response:
     catalog_service().delete_product(ctx.params["product_id"])
     return Response(body="", status_code=204)
 
 
-@route("/products/{product_id}/stock", "POST", ADMIN)
+@routes.route("/products/{product_id}/stock", "POST", ADMIN,
+              summary="Change a product's stock by a delta or to a value (admin)", response="StockLevel",
+              body="StockChange", errors=(400, 404, 409, 413, 415, 503))
 def change_stock(ctx: Ctx) -> Response:
     return json_response(catalog_service().change_stock(ctx.params["product_id"], ctx.json()))
 
 
-@route("/categories", "GET")
+@routes.route("/categories", "GET", summary="List categories with exact product counts", response="CategoryList",
+              errors=(503,))
 def list_categories(ctx: Ctx) -> Response:
     return json_response(catalog_service().list_categories())

@@ -1,18 +1,42 @@
-"""Route registration and the request plumbing every route shares.
+"""Declaring routes, and the request plumbing every route shares.
 
-Routes are declared with :func:`route` into a table; :func:`register` puts them on
-the Chalice app, wrapping each view so that, in the contract's order, the body size
-is checked, the caller is authenticated (401) and authorized (403), the handler runs,
-and any error becomes the contract's JSON. Methods a path does not serve get an
-explicit 405 view, so API Gateway answers them with the app's 405 too.
+How to declare a route: each route module has one :class:`Routes` group and declares
+every route of its own once, with its OpenAPI entry beside it::
+
+    routes = Routes()
+
+    @routes.route("/products/{product_id}", "GET", summary="Get a product", response="Product",
+                  errors=(404, 503), parameters=(header("If-None-Match", "an ETag from an earlier answer"),))
+    def get_product(ctx: Ctx) -> Response:
+        ...
+
+- ``access`` is :data:`PUBLIC` (default), :data:`USER` (any signed-in caller: 401 without
+  a valid token) or :data:`ADMIN` (also 403 unless in the group ``admin``);
+- ``response`` and ``body`` name pydantic models: a response model of
+  :mod:`api.openapi`, a request model of :mod:`catalog_lambda.schemas` (names, so that
+  declaring a route imports no pydantic; the document is built on first request);
+- ``errors`` are the 4xx/5xx statuses it can answer besides 401/403 (implied by
+  ``access``) and 400 (implied by ``body``);
+- ``parameters`` are its query and header parameters (:func:`query`, :func:`header`,
+  :data:`LIMIT`, :data:`CURSOR`); path parameters come from the path. A query
+  parameter that is not declared, or an empty value of an integer or enum one, is
+  refused with 400 ``validation_error`` before the handler runs.
+
+``create_app`` (``api/__init__.py``) collects the groups of every route module
+(:func:`api.route_table`) and :func:`register` puts them on the Chalice app, wrapping
+each view so that, in the contract's order, the query and body are checked, the
+caller is authenticated (401) and authorized (403), the handler runs, and any error
+becomes the contract's JSON. Methods a path does not serve get an explicit 405 view,
+so API Gateway answers them with the app's 405 too. :mod:`api.openapi` builds
+``/openapi.json`` from the same table, so a route and its documentation cannot part.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
 
@@ -22,7 +46,7 @@ from api.auth import Principal, authenticate, forbidden, route_authorizer
 from api.errors import JSON_HEADERS, ApiError, error_response, internal_error, response_for
 from api.observability import logger, record_refusal
 from catalog_lambda.errors import ValidationError
-from catalog_lambda.settings import get_settings
+from catalog_lambda.settings import Settings, get_settings
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_JSON_DEPTH = 32
@@ -60,23 +84,66 @@ class Ctx:
 Handler = Callable[[Ctx], Response]
 
 
+def query(name: str, description: str, **schema: Any) -> dict[str, Any]:
+    """An optional query parameter of a route (its JSON Schema as keywords)."""
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+def header(name: str, description: str, required: bool = False, **schema: Any) -> dict[str, Any]:
+    """A string header parameter of a route."""
+    return {"name": name, "in": "header", "required": required, "description": description,
+            "schema": {"type": "string", **schema}}
+
+
+LIMIT = query("limit", "page size, 1 to 100 (default 20)", type="integer", minimum=1, maximum=100)
+CURSOR = query("cursor", "opaque: the next_cursor of the previous page, with the same other parameters",
+               type="string", maxLength=2048)
+
+
+@dataclass(frozen=True)
+class Doc:
+    """A route's OpenAPI entry (see the module docstring)."""
+
+    summary: str
+    ok: int = 200
+    response: str | None = None
+    body: str | None = None
+    errors: tuple[int, ...] = ()
+    parameters: tuple[dict[str, Any], ...] = ()
+    response_headers: Mapping[str, str] = field(default_factory=dict)
+    extra_responses: Mapping[int, str] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class RouteSpec:
     path: str
     method: str
     access: str
     handler: Handler
+    doc: Doc
 
 
-ROUTES: list[RouteSpec] = []
+class Routes:
+    """One module's routes, each declared once with its OpenAPI entry (:meth:`route`)."""
 
+    def __init__(self) -> None:
+        self._specs: list[RouteSpec] = []
 
-def route(path: str, method: str, access: str = PUBLIC) -> Callable[[Handler], Handler]:
-    def decorator(handler: Handler) -> Handler:
-        ROUTES.append(RouteSpec(path, method, access, handler))
-        return handler
+    def __iter__(self) -> Iterator[RouteSpec]:
+        return iter(self._specs)
 
-    return decorator
+    def route(self, path: str, method: str, access: str = PUBLIC, *, summary: str, ok: int = 200,
+              response: str | None = None, body: str | None = None, errors: tuple[int, ...] = (),
+              parameters: tuple[dict[str, Any], ...] = (), response_headers: Mapping[str, str] | None = None,
+              extra_responses: Mapping[int, str] | None = None) -> Callable[[Handler], Handler]:
+        doc = Doc(summary, ok, response, body, errors, parameters, dict(response_headers or {}),
+                  dict(extra_responses or {}))
+
+        def decorator(handler: Handler) -> Handler:
+            self._specs.append(RouteSpec(path, method, access, handler, doc))
+            return handler
+
+        return decorator
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -127,6 +194,21 @@ def _check_body(request: Request) -> None:
         raise ApiError(415, "unsupported_media_type", "send the body as application/json")
 
 
+def _check_query(request: Request, doc: Doc) -> None:
+    """Refuse query parameters the route does not declare, and empty values where the
+    declared schema (an integer, an enum) has no empty value; the services check the rest."""
+    given: dict[str, Any] = dict(request.query_params or {})
+    declared = {p["name"]: p["schema"] for p in doc.parameters if p["in"] == "query"}
+    details = [{"field": name, "issue": "not a parameter of this route"} for name in sorted(given)
+               if name not in declared]
+    details += [{"field": name, "issue": "empty"} for name, value in sorted(given.items())
+                if value == "" and name in declared
+                and (declared[name].get("type") == "integer" or "" not in declared[name].get("enum", [""]))]
+    if details:
+        raise ValidationError("the query has parameters this route does not take, or empty values",
+                              details[:10])
+
+
 def _check_size(request: Request) -> None:
     declared = request.headers.get("content-length")
     size = len(request.raw_body or b"")
@@ -147,6 +229,7 @@ def _wrap(app: Chalice, spec: RouteSpec) -> Callable[..., Response]:
                 principal = authenticate(request.headers, request.context, get_settings())
                 if spec.access == ADMIN and not principal.is_admin:
                     raise forbidden("this needs a member of the 'admin' group")
+            _check_query(request, spec.doc)
             _check_body(request)
             return spec.handler(Ctx(request, principal, params))
         except Exception as error:  # one mapping for every route
@@ -169,10 +252,11 @@ def _method_not_allowed(allowed: list[str]) -> Callable[..., Response]:
     return view
 
 
-def register(app: Chalice) -> None:
-    authorizer = route_authorizer()
+def register(app: Chalice, routes: Sequence[RouteSpec], settings: Settings) -> None:
+    """Put ``routes`` on ``app``: each wrapped as the module docstring says, plus 405 views."""
+    authorizer = route_authorizer(settings)
     by_path: dict[str, list[RouteSpec]] = {}
-    for spec in ROUTES:
+    for spec in routes:
         by_path.setdefault(spec.path, []).append(spec)
     for path, specs in by_path.items():
         for spec in specs:

@@ -1,12 +1,10 @@
 """The OpenAPI 3.1 document, generated from the route table and the pydantic models.
 
-Paths, methods and who may call them come from :data:`api.http.ROUTES`; request
-bodies are the JSON Schemas of the strict request models in
-:mod:`catalog_lambda.schemas`; responses are the models below, which describe what
-the services return. :data:`OPERATIONS` adds what a route table cannot know
-(summary, query and header parameters, statuses). A route without an entry still
-appears, with a generic description, and ``tests/integration/test_openapi.py`` fails
-until it is documented, so the document cannot drift from the routes.
+Paths, methods, who may call them, summaries, parameters and statuses come from the
+routes' own declarations (:class:`api.http.Routes`, where the module docstring says
+how to declare one); request bodies are the JSON Schemas of the strict request models
+in :mod:`catalog_lambda.schemas`; responses are the models below, which describe what
+the services return.
 
 Imported only when ``GET /openapi.json`` is served: pydantic stays off the cold path.
 """
@@ -14,12 +12,12 @@ Imported only when ``GET /openapi.json`` is served: pydantic stays off the cold 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.http import ADMIN, PUBLIC, ROUTES, RouteSpec
+from api.http import ADMIN, PUBLIC, RouteSpec
 from catalog_lambda import schemas
 
 OPENAPI_VERSION = "3.1.0"
@@ -164,119 +162,8 @@ REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     schemas.ImageUploadRequest,
 )
 
-# --- what the route table cannot say ----------------------------------------------------------
-
-_OPTIONAL_SLUG = r"^(?:[a-z0-9]+(?:-[a-z0-9]+)*)?$"
 _STRING_ID = {"type": "string", "minLength": 1, "maxLength": 200}
-_LIMIT = {"name": "limit", "in": "query", "required": False, "description": "page size, 1 to 100 (default 20)",
-          "schema": {"type": "integer", "minimum": 1, "maximum": 100}}
-_CURSOR = {"name": "cursor", "in": "query", "required": False,
-           "description": "opaque: the next_cursor of the previous page, with the same other parameters",
-           "schema": {"type": "string", "maxLength": 2048}}
-
-
-def _header(name: str, description: str, required: bool = False, **schema: Any) -> dict[str, Any]:
-    return {"name": name, "in": "header", "required": required, "description": description,
-            "schema": {"type": "string", **schema}}
-
-
-@dataclass(frozen=True)
-class Operation:
-    summary: str
-    ok: int = 200
-    response: type[BaseModel] | None = None
-    body: type[BaseModel] | None = None
-    errors: tuple[int, ...] = ()
-    parameters: tuple[dict[str, Any], ...] = ()
-    response_headers: dict[str, str] = field(default_factory=dict)
-    extra_responses: dict[int, str] = field(default_factory=dict)
-
-
-OPERATIONS: dict[tuple[str, str], Operation] = {
-    ("GET", "/health"): Operation("Liveness and version", response=Health),
-    ("GET", "/openapi.json"): Operation("This document"),
-    ("GET", "/products"): Operation(
-        "List or search products, ordered by name", response=ProductPage, errors=(400, 503),
-        parameters=(
-            {"name": "category", "in": "query", "required": False,
-             "description": "a category slug (empty: every category)",
-             "schema": {"type": "string", "maxLength": 64, "pattern": _OPTIONAL_SLUG}},
-            {"name": "q", "in": "query", "required": False,
-             "description": "words; each must prefix-match a word of the name (case-insensitive)",
-             "schema": {"type": "string", "maxLength": 200}},
-            _LIMIT, _CURSOR,
-        ),
-    ),
-    ("GET", "/products/{product_id}"): Operation(
-        "Get a product", response=Product, errors=(404, 503),
-        parameters=(_header("If-None-Match", "an ETag from an earlier answer: 304 when unchanged"),),
-        response_headers={"ETag": "changes whenever the representation changes"},
-        extra_responses={304: "Not modified: the If-None-Match ETag is current"},
-    ),
-    ("POST", "/products"): Operation(
-        "Create a product (admin)", ok=201, response=Product, body=schemas.ProductCreate,
-        errors=(400, 409, 413, 415, 503),
-        response_headers={"ETag": "the new representation's ETag", "Location": "the product's URL"},
-    ),
-    ("PUT", "/products/{product_id}"): Operation(
-        "Replace a product's editable fields (admin)", response=Product, body=schemas.ProductReplace,
-        errors=(400, 404, 409, 412, 413, 415, 503),
-        parameters=(_header("If-Match", "the ETag the edit is based on: 412 if another edit happened since"),),
-        response_headers={"ETag": "the new representation's ETag"},
-    ),
-    ("DELETE", "/products/{product_id}"): Operation(
-        "Delete a product (admin)", ok=204, errors=(404, 409, 503),
-    ),
-    ("POST", "/products/{product_id}/stock"): Operation(
-        "Change a product's stock by a delta or to a value (admin)", response=StockLevel,
-        body=schemas.StockChange, errors=(400, 404, 409, 413, 415, 503),
-    ),
-    ("POST", "/products/{product_id}/image"): Operation(
-        "Sign an image upload (JPEG, PNG or WebP, at most 5 MB) for a product; it shows the image from now on "
-        "(admin)", response=ImageUpload, body=schemas.ImageUploadRequest, errors=(400, 404, 413, 415, 503),
-    ),
-    ("GET", "/categories"): Operation("List categories with exact product counts", response=CategoryList,
-                                      errors=(503,)),
-    ("POST", "/orders"): Operation(
-        "Place an order awaiting payment: every line reserves stock until expires_at, or none does",
-        ok=201, response=Order, body=schemas.OrderCreate, errors=(400, 404, 409, 413, 415, 422, 503),
-        parameters=(_header("Idempotency-Key", "retries with the same key place the order once", required=True,
-                            minLength=1, maxLength=128, pattern=r"^[A-Za-z0-9_.:-]+$"),),
-        response_headers={"Location": "the order's URL"},
-    ),
-    ("GET", "/orders"): Operation(
-        "List the caller's orders (or, for an admin with scope=all, everyone's, optionally in one status), "
-        "newest first",
-        response=OrderPage, errors=(400, 503),
-        parameters=(
-            {"name": "scope", "in": "query", "required": False, "schema": {"type": "string", "enum": ["mine", "all"]},
-             "description": "'all' lists every customer's orders (admin only)"},
-            {"name": "status", "in": "query", "required": False,
-             "schema": {"type": "string", "enum": ["pending_payment", "paid", "shipped", "cancelled", "expired"]},
-             "description": "only orders in this status (with scope=all)"},
-            _LIMIT, _CURSOR,
-        ),
-    ),
-    ("GET", "/orders/{order_id}"): Operation("Get one of the caller's orders", response=Order, errors=(404, 503)),
-    ("POST", "/orders/{order_id}/pay"): Operation(
-        "Open (or reopen) the provider's hosted payment page for this order's total", response=PaymentSession,
-        errors=(402, 404, 409, 503),
-    ),
-    ("POST", "/orders/{order_id}/cancel"): Operation(
-        "Cancel an order awaiting payment, or a paid one with a full refund; its stock is returned exactly once",
-        response=Order, errors=(404, 409, 503),
-    ),
-    ("POST", "/orders/{order_id}/ship"): Operation(
-        "Ship a paid order with its carrier and tracking number (admin)", response=Order, body=schemas.Shipment,
-        errors=(400, 404, 409, 413, 415, 503),
-    ),
-    ("POST", "/payments/webhook"): Operation(
-        "The payment provider's events (Stripe's format); a replayed event changes nothing",
-        response=WebhookAck, errors=(400, 413, 415, 503),
-        parameters=(_header("Stripe-Signature", "t=<unix seconds>,v1=<hex HMAC-SHA256 of '<t>.<body>'>",
-                            required=True),),
-    ),
-}
+_MODELS: dict[str, type[BaseModel]] = {model.__name__: model for model in (*RESPONSE_MODELS, *REQUEST_MODELS)}
 
 _REASONS = {
     400: "validation_error (or invalid_signature): the request is malformed or breaks the contract's limits",
@@ -308,12 +195,12 @@ def _ref(model: type[BaseModel]) -> dict[str, Any]:
 
 
 def _operation(spec: RouteSpec) -> dict[str, Any]:
-    doc = OPERATIONS.get((spec.method, spec.path)) or Operation(f"{spec.method} {spec.path} (undocumented)")
+    doc = spec.doc
     error_ref = _json(_ref(Error))
     responses: dict[str, Any] = {}
     ok: dict[str, Any] = {"description": doc.summary}
     if doc.response is not None:
-        ok["content"] = _json(_ref(doc.response))
+        ok["content"] = _json(_ref(_MODELS[doc.response]))
     elif spec.path == "/openapi.json":
         ok["content"] = _json({"type": "object"})
     if doc.response_headers:
@@ -325,7 +212,7 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
     statuses = set(doc.errors)
     if spec.access != PUBLIC:
         statuses.add(401)
-    if spec.access == ADMIN or (spec.method, spec.path) == ("GET", "/orders"):
+    if spec.access == ADMIN:
         statuses.add(403)
     if doc.body is not None:
         statuses.add(400)
@@ -343,7 +230,7 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
         "responses": responses,
     }
     if doc.body is not None:
-        operation["requestBody"] = {"required": True, "content": _json(_ref(doc.body))}
+        operation["requestBody"] = {"required": True, "content": _json(_ref(_MODELS[doc.body]))}
     if spec.access != PUBLIC:
         operation["security"] = [{BEARER: []}]
     else:
@@ -362,10 +249,10 @@ def _components() -> dict[str, Any]:
     return found
 
 
-def build_document(routes: list[RouteSpec] | None = None, version: str = "0.1.0") -> dict[str, Any]:
-    """The whole document, as a JSON-ready dict."""
+def build_document(routes: Iterable[RouteSpec], version: str = "0.1.0") -> dict[str, Any]:
+    """The whole document for ``routes`` (:func:`api.route_table`), as a JSON-ready dict."""
     paths: dict[str, dict[str, Any]] = {}
-    for spec in routes if routes is not None else ROUTES:
+    for spec in routes:
         paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec)
     return {
         "openapi": OPENAPI_VERSION,

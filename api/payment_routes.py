@@ -8,12 +8,17 @@ from __future__ import annotations
 
 from chalice.app import Response
 
-from api.http import Ctx, json_response, route
+from api.http import Ctx, Routes, header, json_response
 from api.observability import count_payment_outcome
 from catalog_lambda.services import order_service
 
+routes = Routes()
 
-@route("/payments/webhook", "POST")
+
+@routes.route("/payments/webhook", "POST", response="WebhookAck", errors=(400, 413, 415, 503),
+              summary="The payment provider's events (Stripe's format); a replayed event changes nothing",
+              parameters=(header("Stripe-Signature", "t=<unix seconds>,v1=<hex HMAC-SHA256 of '<t>.<body>'>",
+                                 required=True),))
 def payment_webhook(ctx: Ctx) -> Response:
     raw = ctx.request.raw_body or b""
     payload = raw.encode("utf-8") if isinstance(raw, str) else raw

@@ -19,7 +19,7 @@ import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import bulk, calls, cold_start, http_latency, idle_cost
+from bench import bulk, calls, cold_start, http_latency, idle_cost, image_size
 from bench.counting import DynamoDBCalls
 from bench.env import PROJECT_DIR, emulator, use_fake_credentials
 
@@ -81,8 +81,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: bulk import of {args.products} products, {args.latency_ms:g} ms per request "
               "(batched, then one by one)", flush=True)
         bulk_result = bulk.run(bulk_env, args.products, counter, args.single_products, args.latency_ms)
+    print("bench: container image size (buildah)", flush=True)
+    image = image_size.measure()
     text = render(args, zipped, unzipped, top, cold, cold_off, per_request, latency, bulk_result,
-                  time.perf_counter() - started, sdk, load_at_start)
+                  time.perf_counter() - started, sdk, image, load_at_start)
     Path(args.out).write_text(text)
     print(text)
     return 0
@@ -94,7 +96,8 @@ def _ms(seconds: float) -> str:
 
 def render(args: argparse.Namespace, zipped: int, unzipped: int, top: list[str], cold: cold_start.ColdStart,
            cold_off: cold_start.ColdStart, per_request: list[calls.Measured], latency: list[http_latency.Latency],
-           bulk_result: bulk.BulkResult, elapsed: float, sdk: int = 0, load_at_start: float = 0.0) -> str:
+           bulk_result: bulk.BulkResult, elapsed: float, sdk: int = 0,
+           image: image_size.ImageSize | str = "not measured", load_at_start: float = 0.0) -> str:
     lines = [
         "# Benchmark results",
         "",
@@ -214,6 +217,7 @@ def render(args: argparse.Namespace, zipped: int, unzipped: int, top: list[str],
         "",
     ]
     lines += idle_cost.section()
+    lines += image_size.section(image)
     return "\n".join(lines)
 
 

@@ -54,13 +54,23 @@ def short_id(order_id: str) -> str:
     return order_id[:8]
 
 
+def _joined(separator: str, *parts: str) -> str:
+    return separator.join(p for p in parts if p)
+
+
 def _address_lines(address: Mapping[str, Any] | None) -> list[str]:
+    """In the order the country writes them (the same rule as the storefront's ui.js)."""
     if not address:
         return []
-    city_line = " ".join(str(address.get(k) or "") for k in ("postal_code", "city")).strip()
-    parts = [address.get("name"), address.get("line1"), address.get("line2"), city_line, address.get("region"),
-             address.get("country")]
-    return [str(p) for p in parts if p]
+    name, line1, line2, city, region, postal, country = (
+        str(address.get(k) or "") for k in ("name", "line1", "line2", "city", "region", "postal_code", "country"))
+    if country in ("US", "CA", "AU"):
+        place = [_joined(", ", city, _joined(" ", region, postal))]
+    elif country in ("GB", "IE"):
+        place = [city, region, postal]
+    else:
+        place = [_joined(" ", postal, city), region]
+    return [p for p in (name, line1, line2, *place, country) if p]
 
 
 def _values(order: Mapping[str, Any], escape: Callable[[str], str]) -> dict[str, str]:

@@ -68,7 +68,8 @@ from catalog_lambda.repositories.orders import (
     ReservationMoved,
     Transition,
     TransitionLost,
-    event_pk,
+    event_item,
+    new_order_item,
     order_id_for,
 )
 from catalog_lambda.settings import Settings
@@ -269,13 +270,12 @@ class OrderService:
         ]
         subtotal = sum(int(line.unit_price_cents) * int(line.quantity) for line in order_lines)
         shipping = shipping_for(subtotal, self._settings)
-        return OrderModel(
-            f"O#{order_id}", "O", id=order_id, customer_id=customer_id, email=email, status=PENDING_PAYMENT,
+        return new_order_item(
+            order_id, stamp, customer_id=customer_id, email=email, status=PENDING_PAYMENT,
             lines=order_lines, subtotal_cents=subtotal, shipping_cents=shipping, total_cents=subtotal + shipping,
             currency=products[lines[0][0]].currency, shipping_address=AddressAttribute(**address),
             expires_at=_at(now + timedelta(seconds=self._settings.order_hold_seconds)),
-            refunded_cents=0, created_at=stamp, updated_at=stamp, idempotency_key=key, request_hash=digest,
-            created_key=f"{stamp}#{order_id}", all_pk="ORDERS",
+            refunded_cents=0, updated_at=stamp, idempotency_key=key, request_hash=digest,
         )
 
     @staticmethod
@@ -341,16 +341,8 @@ class OrderService:
             opened = int(order.payment_sessions or 0)
             session = self._provider().create_session(self._session_request(order, opened + 1, now))
             try:
-                self._orders.update(
-                    order,
-                    {"payment_session_id": session.session_id, "payment_session_url": session.url,
-                     "payment_session_expires_at": _at(datetime.fromtimestamp(session.expires_at, UTC)),
-                     "payment_sessions": opened + 1},
-                    condition=((OrderModel.status == PENDING_PAYMENT)
-                               & (OrderModel.payment_sessions.does_not_exist()
-                                  | (OrderModel.payment_sessions == opened))),
-                    now=_at(now),
-                )
+                self._orders.save_session(order, session.session_id, session.url,
+                                          _at(datetime.fromtimestamp(session.expires_at, UTC)), opened, _at(now))
             except TransitionLost:
                 continue  # another request opened one, or the order moved on: look again
             return self._session_view(order)
@@ -415,8 +407,7 @@ class OrderService:
             return WebhookResult(OUTCOME_DUPLICATE, event.order_id)
 
     def _event_item(self, event: Any, order_id: str | None, outcome: str) -> PaymentEventModel:
-        return PaymentEventModel(event_pk(event.event_id), "EVT", type=event.type, order_id=order_id,
-                                 outcome=outcome, received_at=now_rfc3339())
+        return event_item(event.event_id, event.type, order_id, outcome, now_rfc3339())
 
     def _session_completed(self, event: Any, order: OrderModel) -> WebhookResult:
         if event.text("payment_status") != "paid":
@@ -461,7 +452,8 @@ class OrderService:
                                                            order_id=order.id, idempotency_key=f"refund-{intent}"))
             refunded = refund.amount_cents
         item = self._event_item(event, order.id, outcome)
-        if count_on_order and refunded:
+        same_currency = event.text("currency").upper() == order.currency
+        if count_on_order and refunded and same_currency:
             self._orders.add_refund(order, refunded, item, _at(self._clock()))
         else:
             self._orders.record_event(item)
@@ -472,10 +464,7 @@ class OrderService:
         session_id = event.text("id")
         if order.status == PENDING_PAYMENT and session_id and order.payment_session_id == session_id:
             try:
-                self._orders.update(order, {"payment_session_id": None, "payment_session_url": None,
-                                            "payment_session_expires_at": None},
-                                    condition=OrderModel.payment_session_id == session_id, event=item,
-                                    now=_at(self._clock()))
+                self._orders.forget_session(order, session_id, item, _at(self._clock()))
                 return WebhookResult(OUTCOME_SESSION_EXPIRED, order.id)
             except TransitionLost:
                 pass  # a newer session replaced it: nothing to forget
@@ -489,9 +478,8 @@ class OrderService:
         item = self._event_item(event, order.id, OUTCOME_REFUND_RECORDED)
         if refunded > already and event.text("currency").upper() == order.currency:
             try:
-                self._orders.update(order, {"refunded_cents": min(refunded, int(order.total_cents))},
-                                    condition=OrderModel.refunded_cents == already, event=item,
-                                    now=_at(self._clock()))
+                self._orders.set_refunded(order, min(refunded, int(order.total_cents)), already, item,
+                                          _at(self._clock()))
                 return WebhookResult(OUTCOME_REFUND_RECORDED, order.id)
             except TransitionLost:
                 raise ConflictError("the order changed while the refund was recorded; retry") from None
@@ -523,13 +511,12 @@ class OrderService:
                                   [{"field": "status", "issue": order.status}])
         raise ConflictError("the order changed while it was cancelled; retry")
 
-    def _release(self, order: OrderModel, to: str, expect: str, sets: dict[str, Any] | None = None,
-                 condition: Any = None) -> None:
+    def _release(self, order: OrderModel, to: str, expect: str, sets: dict[str, Any] | None = None) -> None:
         """Move the order to ``to`` and give its stock back, in one transaction."""
         existing = self._orders.existing_products(line.product_id for line in order.lines)
         self._orders.transition(order, Transition(
             to=to, expect=expect, now=_at(self._clock()), sets=sets or {}, release_lines=True,
-            leaves_pending=expect == PENDING_PAYMENT, condition=condition), existing_products=existing)
+            leaves_pending=expect == PENDING_PAYMENT), existing_products=existing)
 
     def _settle_refund(self, order: OrderModel) -> int:
         """Refund what a cancelled paid order is owed (idempotent at the provider), then record it."""
@@ -540,9 +527,7 @@ class OrderService:
                                                        order_id=order.id,
                                                        idempotency_key=f"refund-{order.payment_intent}"))
         try:
-            self._orders.update(order, {"refund_due_cents": 0,
-                                        "refunded_cents": int(order.refunded_cents or 0) + refund.amount_cents},
-                                condition=OrderModel.refund_due_cents == due, now=_at(self._clock()))
+            self._orders.settle_refund(order, due, refund.amount_cents, _at(self._clock()))
         except TransitionLost:
             return 0  # a concurrent cancel recorded the same refund
         return refund.amount_cents
@@ -604,7 +589,7 @@ class OrderService:
             try:
                 self._orders.transition(order, Transition(
                     to=EXPIRED, expect=PENDING_PAYMENT, now=now, release_lines=True, leaves_pending=True,
-                    condition=OrderModel.expires_at <= now), existing_products=existing)
+                    due_by=now), existing_products=existing)
             except TransitionLost:
                 return False  # paid or cancelled first
             except ReservationMoved:

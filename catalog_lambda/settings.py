@@ -31,6 +31,8 @@ ENV_ORIGIN_SECRET_NAME = "ORIGIN_SECRET_NAME"
 ENV_VERSION = "APP_VERSION"
 ENV_LAMBDA_NAME = "AWS_LAMBDA_FUNCTION_NAME"
 ENV_IMPORTS_BUCKET = "IMPORTS_BUCKET"
+# Set only by the deploy / package tooling: attaches API Gateway's Cognito authorizer.
+ENV_AUTHORIZER_POOL_ARNS = "API_COGNITO_POOL_ARNS"
 # Selling: how long an unpaid order holds its stock, the sweep, limits, shipping, payments.
 ENV_ORDER_HOLD_SECONDS = "ORDER_HOLD_SECONDS"
 ENV_EXPIRY_SWEEP_SECONDS = "EXPIRY_SWEEP_SECONDS"
@@ -101,6 +103,8 @@ class Settings:
     in_lambda: bool = False
     # The bucket whose imports/ prefix triggers the bulk import; empty: no trigger.
     imports_bucket: str = ""
+    # The Cognito pools of API Gateway's authorizer (deployed only); empty: no authorizer.
+    authorizer_pool_arns: tuple[str, ...] = ()
     order_hold_seconds: int = DEFAULT_ORDER_HOLD_SECONDS
     expiry_sweep_seconds: int = DEFAULT_EXPIRY_SWEEP_SECONDS
     max_pending_orders: int = DEFAULT_MAX_PENDING_ORDERS
@@ -198,6 +202,7 @@ class Settings:
             version=env.get(ENV_VERSION, "0.1.0"),
             in_lambda=in_lambda,
             imports_bucket=env.get(ENV_IMPORTS_BUCKET, ""),
+            authorizer_pool_arns=tuple(arn for arn in env.get(ENV_AUTHORIZER_POOL_ARNS, "").split(",") if arn),
             order_hold_seconds=_int(env, ENV_ORDER_HOLD_SECONDS, DEFAULT_ORDER_HOLD_SECONDS),
             expiry_sweep_seconds=_int(env, ENV_EXPIRY_SWEEP_SECONDS, DEFAULT_EXPIRY_SWEEP_SECONDS),
             max_pending_orders=_int(env, ENV_MAX_PENDING_ORDERS, DEFAULT_MAX_PENDING_ORDERS),

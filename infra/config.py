@@ -92,8 +92,9 @@ STAGES: dict[str, StageConfig] = {
         stage="prod",
         vpc_cidr="10.30.0.0/16",
         container_path=True,
-        container_cpu=512,
-        container_memory=1024,
+        # Graviton, 0.25 vCPU / 0.5 GB, two tasks (one per AZ): docs/operations.md, "Idle cost".
+        container_cpu=256,
+        container_memory=512,
         container_min_tasks=2,
         container_max_tasks=6,
         log_retention_days=365,
@@ -118,13 +119,13 @@ def table_name(stage: str, table: str) -> str:
 
 
 def cursor_secret_name(stage: str) -> str:
-    """Same name as the local stack's (``infra.local.bootstrap.cursor_secret_name``)."""
+    """The cursor-signing key's secret (the local stack's too)."""
     return f"{APP}/{stage}/cursor-signing-key"
 
 
 def payment_secret_name(stage: str) -> str:
     """The payment provider's secrets, JSON ``{"webhook_secret", "api_key"}`` (the local
-    stack's ``infra.local.bootstrap.payment_secret_name`` is the same)."""
+    stack's too)."""
     return f"{APP}/{stage}/payment"
 
 

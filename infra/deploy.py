@@ -14,7 +14,11 @@ fills in the parameters that come from elsewhere, and executes:
   infrastructure deploy keeps that image instead of going back to the template default;
 - ``PublicBaseUrl`` (container): ``https://`` + the stage's domain, else the edge stack's
   CloudFront domain once that stack exists (the first deploy of a domain-less stage
-  leaves it empty: deploy the container stack again after edge).
+  leaves it empty, allowed only while bootstrapping);
+- ``Bootstrap`` (container): computed on every deploy, ``true`` only while the container
+  stack does not exist or ``ImageTag`` is not in its ECR repository yet;
+- ``PagesOriginDomain`` (edge), ``LoadBalancerFullName`` (observability): the container
+  stack's outputs (parameters rather than imports, so the ALB and its domain can change).
 
 Explicit ``--parameter KEY=VALUE`` values always win. The AWS endpoint, credentials
 and region come from the standard boto3 sources (``AWS_ENDPOINT_URL`` included), so
@@ -45,6 +49,9 @@ CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
 # Parameters with a usable default that are still looked up when the lookup finds a value.
 OPTIONAL_LOOKUPS = ("CertificateArn", "ImageTag", "PublicBaseUrl")
 CONTAINER_NAME = "site-server"
+# Parameters of other stacks read from the container stack's outputs (never exports:
+# an export in use blocks a change of its value).
+CONTAINER_OUTPUTS = {"PagesOriginDomain": "OriginDomainName", "LoadBalancerFullName": "LoadBalancerFullName"}
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed", "submitted information didn't contain")
 DONE_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}
 DONE_FAILED = {
@@ -142,6 +149,10 @@ class Deployer:
             value = self._resolve(name)
             if value is not None:
                 parameters[name] = value
+        if "Bootstrap" in declared and "Bootstrap" not in parameters:
+            # Computed on every deploy, never carried over (infra/stacks/container.py).
+            image_tag = parameters.get("ImageTag") or str(getattr(declared.get("ImageTag"), "Default", ""))
+            parameters["Bootstrap"] = self.bootstrap_mode(image_tag)
         unresolved = [name for name in missing if name not in parameters]
         if unresolved:
             raise DeployError(f"{spec.name}: no value for parameter(s) {', '.join(unresolved)}; "
@@ -163,12 +174,32 @@ class Deployer:
                 return f"https://{self.cfg.domain_name}"
             domain = self.stack_outputs(stack_spec("edge")).get("DistributionDomainName")
             return f"https://{domain}" if domain else None
+        if name in CONTAINER_OUTPUTS:  # edge's PagesOriginDomain, observability's LoadBalancerFullName
+            return self.stack_outputs(stack_spec("container")).get(CONTAINER_OUTPUTS[name])
         if name == "CloudFrontPrefixListId":
             ec2 = self._clients("ec2", self.cfg.region)
             lists = ec2.describe_managed_prefix_lists(
                 Filters=[{"Name": "prefix-list-name", "Values": [CLOUDFRONT_PREFIX_LIST]}])["PrefixLists"]
             return str(lists[0]["PrefixListId"]) if lists else None
         return None
+
+    def bootstrap_mode(self, image_tag: str) -> str:
+        """``"true"`` only while the container stack does not exist or ``image_tag`` is not pushed yet."""
+        from infra.stacks.container import repository_name
+
+        cfn = self._clients("cloudformation", self.cfg.region)
+        stack = self._describe(cfn, stack_name(self.cfg.stage, "container"))
+        if stack is None or stack.get("StackStatus") in ("REVIEW_IN_PROGRESS", "ROLLBACK_COMPLETE"):
+            return "true"
+        ecr = self._clients("ecr", self.cfg.region)
+        try:
+            ecr.describe_images(repositoryName=repository_name(self.cfg), imageIds=[{"imageTag": image_tag}])
+        except Exception as error:  # botocore ClientError, told apart by its code
+            code = getattr(error, "response", {}).get("Error", {}).get("Code", "")
+            if code in ("ImageNotFoundException", "RepositoryNotFoundException"):
+                return "true"
+            raise
+        return "false"
 
     def saved_rest_api_id(self) -> str | None:
         """The REST API id in the Chalice state ``make deploy`` saved to the state bucket."""

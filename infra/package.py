@@ -26,6 +26,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from catalog_lambda.settings import ENV_AUTHORIZER_POOL_ARNS
+
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 BUILD_DIR = PROJECT_DIR / "build"
 APP_PACKAGES = ("api", "catalog_lambda")
@@ -100,7 +102,7 @@ def package(stage: str, out: Path, authorizer_pool_arns: str | None = None) -> P
     # chalice package makes no AWS call but needs a region to render ARNs.
     env.setdefault("AWS_DEFAULT_REGION", env.get("AWS_REGION", "us-east-1"))
     if authorizer_pool_arns:
-        env["API_COGNITO_POOL_ARNS"] = authorizer_pool_arns
+        env[ENV_AUTHORIZER_POOL_ARNS] = authorizer_pool_arns
     with tempfile.TemporaryDirectory(prefix="chalice-package-") as tmp:
         result_dir = Path(tmp) / "out"
         subprocess.run([chalice_executable(), "package", "--stage", stage, str(result_dir)],
@@ -122,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m infra.package", description=__doc__.splitlines()[0])
     parser.add_argument("--stage", default="dev")
     parser.add_argument("--out", default="dist")
-    parser.add_argument("--authorizer-pool-arns", default=os.environ.get("API_COGNITO_POOL_ARNS"),
+    parser.add_argument("--authorizer-pool-arns", default=os.environ.get(ENV_AUTHORIZER_POOL_ARNS),
                         help="Cognito user pool ARN(s) for API Gateway's authorizer (comma separated)")
     args = parser.parse_args(argv)
     package(args.stage, Path(args.out).resolve(), args.authorizer_pool_arns)

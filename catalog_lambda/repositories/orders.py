@@ -71,6 +71,19 @@ def order_id_for(customer_id: str, idempotency_key: str) -> str:
     return base64.b32encode(digest[:20]).decode("ascii").lower()
 
 
+def new_order_item(order_id: str, created_at: str, **fields: Any) -> OrderModel:
+    """An order item with its keys and index keys (newest-first listings sort on ``created_key``)."""
+    return OrderModel(order_pk(order_id), ORDER_SK, id=order_id, created_at=created_at,
+                      created_key=f"{created_at}#{order_id}", all_pk=ALL_ORDERS_PK, **fields)
+
+
+def event_item(event_id: str, event_type: str, order_id: str | None, outcome: str,
+               received_at: str) -> PaymentEventModel:
+    """The record of a handled payment event (written with its effect, on condition it is new)."""
+    return PaymentEventModel(event_pk(event_id), EVENT_SK, type=event_type, order_id=order_id, outcome=outcome,
+                             received_at=received_at)
+
+
 class OrderAlreadyPlaced(Exception):
     """The order item exists: this Idempotency-Key was used before (a replay or a race)."""
 
@@ -104,7 +117,7 @@ class Transition:
     release_lines: bool = False  # give the lines' stock back
     leaves_pending: bool = False  # the customer's pending counter goes down by one
     event: PaymentEventModel | None = None
-    condition: Condition | None = None  # extra condition on the order
+    due_by: str | None = None  # only if the order's hold ended by then (expiry)
 
 
 class OrderRepository:
@@ -207,8 +220,8 @@ class OrderRepository:
         if change.leaves_pending:
             actions.append(OrderModel.due_pk.remove())
         condition = OrderModel.status == change.expect
-        if change.condition is not None:
-            condition = condition & change.condition
+        if change.due_by is not None:
+            condition = condition & (OrderModel.expires_at <= change.due_by)
         plan = WritePlan()
         plan.update("order", OrderModel(order.pk, order.sk), actions=actions, condition=condition)
         if change.leaves_pending:
@@ -229,9 +242,36 @@ class OrderRepository:
         if change.leaves_pending:
             order.due_pk = None
 
-    def update(self, order: OrderModel, sets: dict[str, Any], condition: Condition,
-               event: PaymentEventModel | None = None, now: str | None = None) -> None:
-        """Change fields without a status change (a payment session, a refund), conditionally."""
+    def save_session(self, order: OrderModel, session_id: str, url: str, expires_at: str, opened_before: int,
+                     now: str) -> None:
+        """Keep the payment session just opened, unless the order moved on or another
+        request opened one first (:class:`TransitionLost`)."""
+        self._update(order, {"payment_session_id": session_id, "payment_session_url": url,
+                             "payment_session_expires_at": expires_at, "payment_sessions": opened_before + 1},
+                     condition=((OrderModel.status == PENDING_PAYMENT)
+                                & (OrderModel.payment_sessions.does_not_exist()
+                                   | (OrderModel.payment_sessions == opened_before))), now=now)
+
+    def forget_session(self, order: OrderModel, session_id: str, event: PaymentEventModel, now: str) -> None:
+        """The provider expired this session: forget it (if it is still the order's), with the event."""
+        self._update(order, {"payment_session_id": None, "payment_session_url": None,
+                             "payment_session_expires_at": None},
+                     condition=OrderModel.payment_session_id == session_id, event=event, now=now)
+
+    def set_refunded(self, order: OrderModel, refunded_cents: int, expected_before: int, event: PaymentEventModel,
+                     now: str) -> None:
+        """Show a refund made at the provider, with the event that reported it."""
+        self._update(order, {"refunded_cents": refunded_cents},
+                     condition=OrderModel.refunded_cents == expected_before, event=event, now=now)
+
+    def settle_refund(self, order: OrderModel, due_cents: int, refunded_cents: int, now: str) -> None:
+        """A cancelled paid order's refund went through: it is no longer owed."""
+        self._update(order, {"refund_due_cents": 0,
+                             "refunded_cents": int(order.refunded_cents or 0) + refunded_cents},
+                     condition=OrderModel.refund_due_cents == due_cents, now=now)
+
+    def _update(self, order: OrderModel, sets: dict[str, Any], condition: Condition,
+                event: PaymentEventModel | None = None, now: str | None = None) -> None:
         actions: list[Action] = []
         for name, value in sets.items():
             attribute = getattr(OrderModel, name)

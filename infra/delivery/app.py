@@ -28,6 +28,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from catalog_lambda.settings import ENV_AUTHORIZER_POOL_ARNS  # read while Chalice builds the API
 from infra import package as packaging
 from infra.config import API_STAGE_NAME
 from infra.delivery import names
@@ -44,8 +45,6 @@ from infra.delivery.state import (
 )
 
 Printer = Callable[[str], None]
-# Read by api.auth.route_authorizer() while Chalice builds the API (same name there).
-ENV_AUTHORIZER_POOL_ARNS = "API_COGNITO_POOL_ARNS"
 
 
 @dataclass(frozen=True)

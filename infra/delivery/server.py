@@ -70,7 +70,11 @@ def build_and_push(ecr: Any, image: str, out: Printer) -> None:
     registry = auth["proxyEndpoint"]
     subprocess.run(["docker", "login", "--username", user, "--password-stdin", registry], input=password.encode(),
                    check=True, capture_output=True)
-    subprocess.run(["docker", "build", "--pull", "-f", str(DOCKERFILE), "-t", image, str(PROJECT_DIR)], check=True)
+    # The tasks run on Graviton: build for their platform (an x86 builder emulates it with QEMU).
+    from infra.stacks.container import IMAGE_PLATFORM
+
+    subprocess.run(["docker", "build", "--pull", "--platform", IMAGE_PLATFORM, "-f", str(DOCKERFILE), "-t", image,
+                    str(PROJECT_DIR)], check=True)
     subprocess.run(["docker", "push", image], check=True)
     out(f"image: built and pushed {image}")
 

@@ -10,6 +10,8 @@ import boto3
 
 from catalog_lambda.models import IDEMPOTENCY_KEY_ATTR, IDEMPOTENCY_TTL_ATTR, TABLE_SHAPES, bind_models
 from catalog_lambda.settings import Settings
+from infra.config import cursor_secret_name, payment_secret_name
+from infra.config import user_pool_name as pool_name
 
 REGION = "us-east-1"  # the emulator answers unsigned Cognito calls only in us-east-1
 ADMIN_EMAIL = "admin@example.com"
@@ -20,18 +22,6 @@ ENV_ADMIN_PASSWORD = "LOCAL_ADMIN_PASSWORD"
 ENV_SHOPPER_PASSWORD = "LOCAL_SHOPPER_PASSWORD"
 IMAGES_BUCKET = "store-dev-images"  # the emulator's images bucket (no account in the name)
 EMAIL_SENDER = "orders@store.example.com"  # the From address of local order emails
-
-
-def pool_name(stage: str) -> str:
-    return f"store-{stage}-users"
-
-
-def cursor_secret_name(stage: str) -> str:
-    return f"store/{stage}/cursor-signing-key"
-
-
-def payment_secret_name(stage: str) -> str:
-    return f"store/{stage}/payment"
 
 
 @dataclass(frozen=True)

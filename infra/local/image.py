@@ -143,11 +143,10 @@ class ImageTools:
         inspected = json.loads(self.buildah("inspect", "--type", "image", tag).stdout)
         return dict(inspected["OCIv1"]["config"])
 
-    def size(self, tag: str) -> int:
-        """The image's size in bytes (every layer, the base's included), as buildah reports it."""
-        for image in json.loads(self.buildah("images", "--json", tag).stdout):
-            return int(image["size"])
-        raise ImageError(f"no image {tag}")
+    def layer_sizes(self, tag: str) -> list[int]:
+        """Each layer's size in bytes, uncompressed (the tar a registry would gzip), base layers first."""
+        manifest = json.loads(json.loads(self.buildah("inspect", "--type", "image", tag).stdout)["Manifest"])
+        return [int(layer["size"]) for layer in manifest["layers"]]
 
     def remove(self, tag: str) -> None:
         self.buildah("rmi", "--force", tag, check=False)

@@ -43,6 +43,9 @@ from infra.local.image_origin import MAX_FORM_BYTES, ImageOrigin
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 STATIC_DIR = PROJECT_DIR / "site" / "static"
 UPSTREAM_TIMEOUT_SECONDS = 30.0
+# Where the proxy finds the API and the container service (the local stack sets both).
+ENV_API_URL = "API_URL"
+ENV_SERVER_URL = "SERVER_URL"
 MAX_BODY_BYTES = 10 * 1024 * 1024
 COGNITO_PATH = "/cognito/"
 # The Cognito operations a browser may call without AWS credentials; nothing else of
@@ -354,8 +357,8 @@ def main(argv: list[str] | None = None) -> None:
     env = os.environ
     parser = argparse.ArgumentParser(description="the local storefront origin (static files + routing)")
     parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument("--api-url", default=env.get("API_URL", "http://127.0.0.1:8000"))
-    parser.add_argument("--server-url", default=env.get("SERVER_URL", "http://127.0.0.1:8081"))
+    parser.add_argument("--api-url", default=env.get(ENV_API_URL, "http://127.0.0.1:8000"))
+    parser.add_argument("--server-url", default=env.get(ENV_SERVER_URL, "http://127.0.0.1:8081"))
     parser.add_argument("--cognito-url", default=env.get("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"))
     parser.add_argument("--region", default=env.get("AWS_REGION", "us-east-1"))
     parser.add_argument("--user-pool-id", default=env.get("COGNITO_USER_POOL_ID", ""))

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from catalog_lambda import settings as names
 from infra.local.processes import emulator_argv, wait_http
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -89,12 +90,12 @@ def sell_settings() -> dict[str, Any]:
 def emulator_env(emulator_url: str) -> dict[str, str]:
     """Environment that points every AWS client at the emulator, with fake credentials."""
     return {
-        "AWS_ENDPOINT_URL": emulator_url,
+        names.ENV_ENDPOINT: emulator_url,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
+        names.ENV_DEFAULT_REGION: "us-east-1",
+        names.ENV_REGION: "us-east-1",
     }
 
 
@@ -191,6 +192,7 @@ def up(args: argparse.Namespace) -> int:
         os.environ.update(emulator_env(urls["emulator"]))
         from catalog_lambda import settings as settings_module
         from catalog_lambda.settings import ENV_EMAIL_SENDER, ENV_IMAGES_BUCKET, Settings
+        from infra.local.site_proxy import ENV_API_URL, ENV_SERVER_URL
 
         pool = bootstrap.create_user_pool(urls["emulator"], STAGE)
         secret_name = bootstrap.ensure_cursor_secret(urls["emulator"], STAGE)
@@ -223,19 +225,19 @@ def up(args: argparse.Namespace) -> int:
 
         app_env = {
             **base_env,
-            "STAGE": STAGE,
-            "AUTH_MODE": "local",
-            "COGNITO_USER_POOL_ID": pool.pool_id,
-            "COGNITO_CLIENT_ID": pool.client_id,
-            "COGNITO_JWKS_URL": pool.jwks_url,
-            "COGNITO_ISSUER": pool.issuer,
-            "CURSOR_SECRET_NAME": secret_name,
+            names.ENV_STAGE: STAGE,
+            names.ENV_AUTH_MODE: names.AUTH_MODE_LOCAL,
+            names.ENV_COGNITO_POOL_ID: pool.pool_id,
+            names.ENV_COGNITO_CLIENT_ID: pool.client_id,
+            names.ENV_COGNITO_JWKS_URL: pool.jwks_url,
+            names.ENV_COGNITO_ISSUER: pool.issuer,
+            names.ENV_CURSOR_SECRET_NAME: secret_name,
             ENV_IMAGES_BUCKET: bootstrap.IMAGES_BUCKET,
             ENV_EMAIL_SENDER: bootstrap.EMAIL_SENDER,
             "POWERTOOLS_TRACE_DISABLED": "1",
             "POWERTOOLS_METRICS_NAMESPACE": "Store",
-            "API_URL": urls["api"],
-            "SERVER_URL": urls["server"],
+            ENV_API_URL: urls["api"],
+            ENV_SERVER_URL: urls["server"],
             **sell_env(),
             settings_module.ENV_PAYMENT_SECRET_NAME: payment_secret,
             settings_module.ENV_SITE_URL: urls["site"],
@@ -303,7 +305,6 @@ def image_command(dockerfile: Path | None = None) -> list[str]:
 
 def server_environment(stage: str, site_url: str, secret_name: str) -> dict[str, str]:
     """The container service's settings, by the same names the ECS task definition sets."""
-    from catalog_lambda import settings as names
     from infra.stacks.container import ENV_PUBLIC_BASE_URL
 
     return {
@@ -405,7 +406,7 @@ def import_file(args: argparse.Namespace) -> int:
         print(STACK_DOWN, file=sys.stderr)
         return 2
     os.environ.update(emulator_env(info["emulator_url"]))
-    os.environ["STAGE"] = STAGE
+    os.environ[names.ENV_STAGE] = STAGE
     from catalog_lambda.__main__ import main as catalog_main
 
     return catalog_main(["import", args.file, *(["--report", args.report] if args.report else [])])

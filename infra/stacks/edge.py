@@ -193,8 +193,14 @@ def _pages_route(template: Template, cfg: StageConfig, headers: Any,
                  ) -> tuple[cloudfront.Origin, list[cloudfront.CacheBehavior]]:
     """The container path's origin (the ALB) and its behaviours."""
     cache = template.add_resource(_cache_policy("PagesCachePolicy", f"{cfg.prefix}-pages", (60, 0, 3600), []))
+    # A parameter, not an import: adding a domain changes it, and an import would block that update.
+    pages_origin = template.add_parameter(Parameter(
+        "PagesOriginDomain", Type="String", MinLength=1,
+        Description="Where CloudFront reaches the container stack's ALB: its output OriginDomainName "
+                    "(python -m infra deploy reads it)",
+    ))
     origin = cloudfront.Origin(
-        Id="pages", DomainName=import_value(cfg, "alb-origin-domain"),
+        Id="pages", DomainName=Ref(pages_origin),
         # Same condition as the container stack's listener: HTTPS with a domain.
         CustomOriginConfig=If(
             "HttpsOrigin",

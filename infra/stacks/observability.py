@@ -32,7 +32,7 @@ from infra.config import (
     ses_configuration_set_name,
     table_name,
 )
-from infra.stacks.common import ACCOUNT, PARTITION, import_value, new_template, output, policy_document, tags
+from infra.stacks.common import ACCOUNT, PARTITION, new_template, output, policy_document, tags
 
 PERIOD = 300
 EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s]+"
@@ -192,7 +192,16 @@ def _mail_events(template: Template, cfg: StageConfig, key: kms.Key) -> sns.Topi
     return topic
 
 
-def _alarms(cfg: StageConfig, topic: sns.Topic) -> list[cloudwatch.Alarm]:
+def _alb_name(template: Template) -> Parameter:
+    """A parameter, not an import, so the container stack may replace its ALB."""
+    return template.add_parameter(Parameter(
+        "LoadBalancerFullName", Type="String", MinLength=1,
+        Description="The container stack's output LoadBalancerFullName, for the ALB's metrics "
+                    "(python -m infra deploy reads it)",
+    ))
+
+
+def _alarms(cfg: StageConfig, topic: sns.Topic, alb_name: Parameter | None) -> list[cloudwatch.Alarm]:
     function = {"FunctionName": lambda_function_prefix(cfg.stage)}
     alarms = [
         _alarm("LambdaErrors", cfg, topic, description="The API function raised errors",
@@ -203,8 +212,8 @@ def _alarms(cfg: StageConfig, topic: sns.Topic) -> list[cloudwatch.Alarm]:
                namespace="AWS/Lambda", metric="Duration", dimensions=function, threshold=2000, extended="p99",
                periods=2),
     ]
-    if cfg.container_path:
-        alb = {"LoadBalancer": import_value(cfg, "alb-full-name")}
+    if alb_name is not None:
+        alb = {"LoadBalancer": Ref(alb_name)}
         alarms += [
             _alarm("AlbElb5xx", cfg, topic, description="The ALB itself answered 5xx",
                    namespace="AWS/ApplicationELB", metric="HTTPCode_ELB_5XX_Count", dimensions=alb, threshold=5),
@@ -226,12 +235,13 @@ def build(cfg: StageConfig) -> Template:
     key = _notifications_key(template, cfg)
     topic = _alarm_topic(template, cfg, key)
     mail_events = _mail_events(template, cfg, key)
-    for alarm in _alarms(cfg, topic):
+    alb_name = _alb_name(template) if cfg.container_path else None
+    for alarm in _alarms(cfg, topic, alb_name):
         template.add_resource(alarm)
     body = dashboard_body(cfg)
     template.add_resource(cloudwatch.Dashboard(
         "Dashboard", DashboardName=f"{cfg.prefix}-overview",
-        DashboardBody=Sub(body, AlbFullName=import_value(cfg, "alb-full-name")) if cfg.container_path else Sub(body),
+        DashboardBody=Sub(body, AlbFullName=Ref(alb_name)) if alb_name is not None else Sub(body),
     ))
     output(template, "AlarmTopicArn", Ref(topic), "SNS topic every alarm notifies")
     output(template, "MailEventsTopicArn", Ref(mail_events), "SNS topic of SES bounces and complaints")

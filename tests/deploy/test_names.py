@@ -32,12 +32,6 @@ def test_gateway_responses_go_to_chalices_api_stage() -> None:
     assert PROJECT_CHALICE_CONFIG["api_gateway_stage"] == API_STAGE_NAME
 
 
-def test_the_pool_arn_variable_is_the_one_the_api_reads() -> None:
-    from api.auth import ENV_AUTHORIZER_POOL_ARNS
-
-    assert app.ENV_AUTHORIZER_POOL_ARNS == ENV_AUTHORIZER_POOL_ARNS
-
-
 def test_every_gateway_response_body_is_the_contract_error_shape() -> None:
     seen = set()
     for response in GATEWAY_RESPONSES:

@@ -65,6 +65,17 @@ def test_admin_uploads_an_image_and_the_store_shows_it(
     image_input.set_input_files(str(not_an_image))
     page.get_by_role("button", name="Upload").click()
     expect(page.locator(".image-form .form-error")).to_contain_text("JPEG, PNG or WebP")
+    # An upload the bucket refuses leaves the product as it was (no image pointing at nothing).
+    refusal = "<Error><Code>AccessDenied</Code><Message>Policy expired</Message></Error>"
+    page.route("**/img-upload", lambda route: route.fulfill(status=403, body=refusal,
+                                                            content_type="application/xml"))
+    image_input.set_input_files(str(picture))
+    page.get_by_role("button", name="Upload").click()
+    expect(page.locator(".image-form .form-error")).to_contain_text("HTTP 403: Policy expired")
+    assert admin_api.get(f"/products/{product['id']}").json()["image_url"] is None
+    page.get_by_role("button", name="Save changes").click()  # the form's copy is current again
+    expect(page.locator("#status")).to_contain_text("Saved")
+    page.unroute("**/img-upload")
     image_input.set_input_files(str(picture))
     page.get_by_role("button", name="Upload").click()
     expect(page.locator("#status")).to_contain_text("Image uploaded.")

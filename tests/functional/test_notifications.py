@@ -90,3 +90,11 @@ def test_a_failed_send_does_not_undo_the_transition(ses: Any) -> None:
 
 def test_no_sender_means_no_email() -> None:
     assert isinstance(notifier_for(Settings(stage="mail", cursor_signing_key="x" * 32)), NoEmail)
+
+
+def test_the_address_is_written_the_way_its_country_writes_it() -> None:
+    us = {"name": "Sam", "line1": "1 Demo St", "city": "Springfield", "region": "IL", "postal_code": "62701",
+          "country": "US"}
+    fr = {"name": "Léa", "line1": "3 rue Carnot", "city": "Lyon", "postal_code": "69002", "country": "FR"}
+    assert "Springfield, IL 62701\nUS" in render("order_paid", _order(shipping_address=us))[0]
+    assert "69002 Lyon\nFR" in render("order_paid", _order(shipping_address=fr))[0]

@@ -44,3 +44,15 @@ def test_the_secret_cloudfront_sends_opens_the_api(secret_value: str) -> None:
 def test_without_it_the_api_answers_403(secret_value: str) -> None:
     response = _answer({"Authorization": "Bearer x"})
     assert response.status_code == 403 and json.loads(response.body)["error"]["code"] == "forbidden"
+
+
+def test_the_app_refuses_direct_requests_and_serves_cloudfront_s(secret_value: str) -> None:
+    from chalice.test import Client
+
+    from api import create_app
+
+    with Client(create_app(SETTINGS), stage_name="prod") as client:
+        direct = client.http.get("/health")
+        assert direct.status_code == 403 and json.loads(direct.body)["error"]["code"] == "forbidden"
+        via_cloudfront = client.http.get("/health", headers={ORIGIN_HEADER: secret_value})
+        assert via_cloudfront.status_code == 200, via_cloudfront.body

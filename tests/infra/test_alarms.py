@@ -78,7 +78,7 @@ def test_alarms_and_dashboard_name_only_the_stage_s_own_resources(stage: str) ->
             assert dimension["Name"] in ("FunctionName", "TableName", "LoadBalancer")
             value = dimension["Value"]
             assert (f"store-{stage}" in value if isinstance(value, str)
-                    else value == {"Fn::ImportValue": f"store-{stage}-alb-full-name"}), dimension
+                    else value == {"Ref": "LoadBalancerFullName"}), dimension
     dashboard = json.loads(dashboard_body(stage_config(stage)))
     for widget in dashboard["widgets"]:
         for metric in widget["properties"]["metrics"]:

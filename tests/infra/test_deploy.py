@@ -72,7 +72,7 @@ def test_container_parameters_are_looked_up_in_the_region(aws: str) -> None:
     ec2 = boto3.client("ec2", region_name="us-east-1")
     (prefix_list,) = ec2.describe_managed_prefix_lists(Filters=[
         {"Name": "prefix-list-name", "Values": ["com.amazonaws.global.cloudfront.origin-facing"]}])["PrefixLists"]
-    assert plan.parameters == {"CloudFrontPrefixListId": prefix_list["PrefixListId"]}
+    assert plan.parameters == {"CloudFrontPrefixListId": prefix_list["PrefixListId"], "Bootstrap": "true"}
 
 
 def test_explicit_parameters_win_and_unknown_ones_are_dropped(aws: str) -> None:
@@ -117,6 +117,49 @@ def test_edge_reads_waf_from_edge_global_and_the_api_from_chalice(aws: str, tmp_
         {"resources": [{"resource_type": "rest_api", "rest_api_id": "q1w2e3"}]}))
     (plan,) = Deployer(StageConfig(stage="ew"), console=quiet_console(), chalice_dir=tmp_path).plan(["edge"])
     assert plan.parameters == {"WebAclArn": acl, "RestApiId": "q1w2e3"}
+    # With the container path, the ALB's origin name comes from the container stack's outputs.
+    _container_stack("ew", {"OriginDomainName": "origin.shop.example.com"})
+    (plan,) = Deployer(StageConfig(stage="ew", container_path=True), console=quiet_console(),
+                       chalice_dir=tmp_path).plan(["edge"])
+    assert plan.parameters["PagesOriginDomain"] == "origin.shop.example.com"
+
+
+def _container_stack(stage: str, outputs: dict[str, str]) -> None:
+    """A stand-in for the stage's container stack: only its outputs matter here."""
+    boto3.client("cloudformation", region_name="us-east-1").create_stack(
+        StackName=f"store-{stage}-container", TemplateBody=json.dumps({
+            "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
+            "Outputs": {key: {"Value": value} for key, value in outputs.items()}}))
+
+
+def test_alb_values_are_parameters_read_from_the_container_stack(aws: str) -> None:
+    """Not exports: adding a domain (new origin name) or replacing the ALB must not block on an import."""
+    cfg = StageConfig(stage="ob", container_path=True, alarm_email="ops@example.com")
+    with pytest.raises(DeployError, match="LoadBalancerFullName"):
+        Deployer(cfg, console=quiet_console()).plan(["observability"])
+    _container_stack("ob", {"LoadBalancerFullName": "app/store-ob-alb/0123456789abcdef"})
+    (plan,) = Deployer(cfg, console=quiet_console()).plan(["observability"])
+    assert plan.parameters["LoadBalancerFullName"] == "app/store-ob-alb/0123456789abcdef"
+
+
+def test_bootstrap_is_computed_on_every_deploy_from_the_stack_and_the_image(aws: str) -> None:
+    cfg = StageConfig(stage="bs", container_path=True)
+
+    def bootstrap(**overrides: str) -> str:
+        (plan,) = Deployer(cfg, console=quiet_console()).plan(["container"], overrides)
+        return plan.parameters["Bootstrap"]
+
+    assert bootstrap() == "true"  # no stack yet: the image cannot exist
+    _container_stack("bs", {"ClusterName": "store-bs-cluster"})
+    ecr = boto3.client("ecr", region_name="us-east-1")
+    ecr.create_repository(repositoryName="store-bs-site-server")
+    assert bootstrap(ImageTag="abc123") == "true"  # the stack exists, the image is not pushed yet
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                           "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 2,
+                                      "digest": "sha256:" + "0" * 64}, "layers": []})
+    ecr.put_image(repositoryName="store-bs-site-server", imageManifest=manifest, imageTag="abc123")
+    assert bootstrap(ImageTag="abc123") == "false"  # pushed: serve it
+    assert bootstrap(ImageTag="not-pushed") == "true"  # never carried over from the last deploy
 
 
 def test_rest_api_id_comes_from_chalice_deployed_state(tmp_path: Path) -> None:

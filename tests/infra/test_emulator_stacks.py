@@ -285,7 +285,8 @@ def created_stacks(emulator_url: str, monkeypatch_module: pytest.MonkeyPatch) ->
         _stand_in_stack(cfn, stage)
         # Deployer.plan fills parameters exactly as a deploy would (prefix list looked up in the emulator).
         deployer = Deployer(NETWORK_VARIANTS.get(stage) or stage_config(stage))
-        for plan in deployer.plan(moto_stacks(stage), ALARM_EMAIL):
+        for name in moto_stacks(stage):  # planned in turn, as a deploy does: observability reads container's outputs
+            (plan,) = deployer.plan([name], ALARM_EMAIL)
             cfn.create_stack(
                 StackName=plan.stack_name, TemplateBody=_without_kms_key_tags(plan.body),
                 Capabilities=["CAPABILITY_NAMED_IAM"],

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from infra import cost
-from infra.config import TASK_EGRESS, ConfigError, StageConfig, stage_config
+from infra.config import STAGES, TASK_EGRESS, ConfigError, StageConfig, stage_config
 from infra.stacks import STACK_NAMES, stack_spec, stacks_for
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -93,20 +93,7 @@ def test_an_unknown_egress_mode_is_refused() -> None:
 # --- the pricer ------------------------------------------------------------------------------
 
 
-def _prod_task_is_still_the_old_size() -> bool:
-    """The "container" engineer is moving prod's tasks to Graviton at 0.25-0.5 vCPU (issue 14); until
-    that lands, prod's two 0.5 vCPU / 1 GB x86 tasks ($36) keep it over budget."""
-    task = stack_spec("container").build(stage_config("prod")).to_dict()["Resources"]["TaskDefinition"]
-    props = task["Properties"]
-    return bool(props["Cpu"] == "512" and props["RuntimePlatform"]["CpuArchitecture"] == "X86_64")
-
-
-@pytest.mark.parametrize("stage", [
-    "dev",
-    pytest.param("prod", marks=pytest.mark.xfail(
-        _prod_task_is_still_the_old_size(), strict=True,
-        reason="prod's Fargate tasks are still 0.5 vCPU x86 (container.py); the Graviton resize brings it under")),
-])
+@pytest.mark.parametrize("stage", sorted(STAGES))
 def test_each_stage_idles_within_its_budget(stage: str) -> None:
     total = sum(line.monthly for line in cost.price_stage(stage_config(stage)))
     assert 0 < total <= BUDGET[stage], "\n".join(cost.report(stage_config(stage)))

@@ -195,7 +195,7 @@ def test_cloudfront_routes_api_pages_and_static_files() -> None:
     assert "OriginPath" not in origins["api"]
     assert origins["api"]["DomainName"] == {"Fn::Sub": "${RestApiId}.execute-api.${AWS::Region}.amazonaws.com"}
     assert origins["api"]["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
-    assert origins["pages"]["DomainName"] == {"Fn::ImportValue": "store-prod-alb-origin-domain"}
+    assert origins["pages"]["DomainName"] == {"Ref": "PagesOriginDomain"}
     assert origins["pages"]["OriginCustomHeaders"][0]["HeaderName"] == "X-Origin-Verify"
     assert "OriginAccessControlId" in origins["site"]
     assert config["WebACLId"] == {"Ref": "WebAclArn"}

@@ -135,10 +135,7 @@ def test_limit_from_1_to_100(anon: ApiClient, limit: str, size: int) -> None:
 @pytest.mark.parametrize("limit", ["0", "101", "-1", "1000000", "abc", "1.5", "1e2", " 5", "0x10", "", "%"])
 def test_a_bad_limit_is_a_400(anon: ApiClient, limit: str) -> None:
     response = anon.get("/products", params={"limit": limit})
-    if limit == "":  # an empty value means the default
-        assert response.status_code == 200
-        return
-    assert_error(response, 400, "validation_error")
+    assert_error(response, 400, "validation_error")  # empty too: the default is for no limit at all
 
 
 @pytest.mark.parametrize("cursor", ["garbage", "a.b", "x" * 5000, "..", "eyJrIjp7fX0.AAAA", "%00", "é"])

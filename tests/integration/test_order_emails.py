@@ -48,3 +48,19 @@ def test_replayed_and_racing_events_send_one_confirmation_and_one_shipping_notic
     assert sorted(r.status_code for r in shipped) == [200, 409, 409, 409]
     (notice,) = _sent(local_stack, f"Order {short} has shipped")
     assert "Carrier:         DHL" in notice["text"] and "Tracking number: JD014600006541" in notice["text"]
+
+
+def test_make_outbox_prints_one_json_object_per_message(
+    local_stack: LocalStack, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from infra.local.outbox import main
+
+    state = tmp_path / "stack.json"
+    state.write_text(json.dumps(local_stack.info))
+    assert main(["--state-file", str(state)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    messages = [json.loads(line) for line in lines]
+    assert messages == outbox(fetch(local_stack.emulator_url))
+    assert all(set(m) == {"to", "subject", "text"} for m in messages)

@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-import pytest
-
 from api import create_app
-from api.auth import ENV_AUTHORIZER_POOL_ARNS
+from catalog_lambda.settings import ENV_AUTHORIZER_POOL_ARNS, Settings
 
 
-def test_only_the_webhook_goes_without_the_cognito_authorizer(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(ENV_AUTHORIZER_POOL_ARNS, "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_x")
-    app = create_app()
+def test_only_the_webhook_goes_without_the_cognito_authorizer() -> None:
+    pool = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_x"
+    app = create_app(Settings.from_env({ENV_AUTHORIZER_POOL_ARNS: pool}))
     assert app.routes["/payments/webhook"]["POST"].authorizer is None
     for path, method in [("/orders", "POST"), ("/orders", "GET"), ("/orders/{order_id}/pay", "POST"),
                          ("/orders/{order_id}/cancel", "POST"), ("/orders/{order_id}/ship", "POST")]:

@@ -163,12 +163,21 @@ export function statusBadge(status, id = null) {
   return h("span", { class: `order-status status-${status}`, id }, statusWord(status));
 }
 
+// Address lines in the order the country writes them (the same rule as the emails:
+// catalog_lambda/notifications.py).
+export function addressLines(address) {
+  const { name, line1, line2, city, region, postal_code: postal, country } = address;
+  let place;
+  if (["US", "CA", "AU"].includes(country)) place = [[city, [region, postal].filter(Boolean).join(" ")].filter(Boolean).join(", ")];
+  else if (["GB", "IE"].includes(country)) place = [city, region, postal];
+  else place = [[postal, city].filter(Boolean).join(" "), region];
+  return [name, line1, line2, ...place].filter(Boolean);
+}
+
 export function addressBlock(address, countryName) {
   if (!address) return h("p", {}, "No address.");
-  const cityLine = [address.postal_code, address.city].filter(Boolean).join(" ");
   return h("address", { class: "address-block" },
-    [address.name, address.line1, address.line2, cityLine, address.region, countryName(address.country)]
-      .filter(Boolean).map((line, i) => (i ? [h("br"), line] : line)));
+    [...addressLines(address), countryName(address.country)].map((line, i) => (i ? [h("br"), line] : line)));
 }
 
 // The order's lines with subtotal, shipping and total, as the API priced them.

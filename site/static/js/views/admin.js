@@ -202,7 +202,8 @@ function imageSection(ctx, product, onChanged) {
       }
       if (!response || !response.ok) {
         const reason = response ? await uploadRefusal(response) : "The image could not be sent. Check your connection.";
-        await restoreImage(id, previous);
+        const restored = await restoreImage(id, previous);
+        if (restored && ctx.alive()) onChanged(restored.body, restored.headers.get("ETag"));
         throw new Error(reason);
       }
       const fresh = await api("GET", `/products/${id}`, { auth: "optional" });
@@ -223,13 +224,18 @@ function imageSection(ctx, product, onChanged) {
     h("h2", { id: "image-heading" }, "Product image"), preview, form);
 }
 
+// The product as it was before the signing pointed it at the new key; the answer (with
+// its new ETag) or null when that did not work (the error shown is the upload's).
 async function restoreImage(id, imageUrl) {
-  const { body: current, headers } = await api("GET", `/products/${id}`, { auth: "optional" });
-  const body = {};
-  for (const key of ["sku", "name", "description", "category", "price_cents", "currency"]) body[key] = current[key];
-  body.image_url = imageUrl || null;
-  await api("PUT", `/products/${id}`, { auth: "required", body, headers: { "If-Match": headers.get("ETag") } })
-    .catch(() => { /* the error shown is the upload's */ });
+  try {
+    const { body: current, headers } = await api("GET", `/products/${id}`, { auth: "optional" });
+    const body = {};
+    for (const key of ["sku", "name", "description", "category", "price_cents", "currency"]) body[key] = current[key];
+    body.image_url = imageUrl || null;
+    return await api("PUT", `/products/${id}`, { auth: "required", body, headers: { "If-Match": headers.get("ETag") } });
+  } catch {
+    return null;
+  }
 }
 
 function plainAmount(minor, currency) {

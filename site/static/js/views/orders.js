@@ -12,6 +12,7 @@ import { startPayment } from "./checkout.js";
 // How often the order page asks again while the payment's confirmation is on its way.
 const POLL_MS = 1000;
 const POLL_LIMIT = 60;
+const EXPIRED_POLL_MS = 5000;
 
 function orderSummary(order) {
   return order.lines.map((l) => `${l.quantity} × ${l.name}`).join(", ");
@@ -58,7 +59,10 @@ export async function viewOrder(ctx, { id }) {
   let { body: order } = await api("GET", path, { auth: "required" });
   if (!ctx.alive()) return;
   let timer = null;
-  const stop = () => clearInterval(timer);
+  const stop = () => {
+    clearInterval(timer);
+    clearTimeout(timer);
+  };
 
   const show = () => {
     stop();
@@ -68,8 +72,12 @@ export async function viewOrder(ctx, { id }) {
     const tick = () => {
       if (!ctx.alive()) return stop();
       const left = timeLeft(order.expires_at);
-      countdown.textContent = left || "now";
-      if (!left) refresh();
+      countdown.textContent = left || "0:00, the time to pay is up";
+      if (!left) {
+        // The expiry sweep moves the order within moments: look again every few seconds.
+        stop();
+        timer = setTimeout(refresh, EXPIRED_POLL_MS);
+      }
     };
     const notices = [];
     if (waitingForWebhook) {
