@@ -143,14 +143,16 @@ image-test: $(STAMP) image-tools
 	$(PY) -m pytest tests/image
 
 # The quick loop: lint, types and every test that starts no server (tests/conftest.py marks
-# those `server`) and is not marked `slow` (cfn-lint, checkov, ...): unit, functional, the infra and
-# deploy tests that read templates and workflows as data. `make test` runs everything.
-CHECK_TESTS := (unit or functional or infra or deploy) and not server and not slow
+# those `server`) and is not marked `slow` (cfn-lint, checkov, ...): unit, functional, docs,
+# and the infra and deploy tests that read templates and workflows as data, on both cores
+# (a test file stays on one worker: its module fixtures are built once). `make test` runs
+# everything.
+CHECK_TESTS := (unit or functional or infra or deploy or docs) and not server and not slow
 
 check: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
-	$(PY) -m pytest -q -m "$(CHECK_TESTS)"
+	$(PY) -m pytest -q -n 2 --dist loadfile -m "$(CHECK_TESTS)"
 
 # The image test is mostly waiting (debootstrap, pip downloads, file copies), so it runs
 # alongside the rest of the suite; its output follows the suite's.

@@ -184,7 +184,12 @@ class Deployer:
         return None
 
     def bootstrap_mode(self, image_tag: str) -> str:
-        """``"true"`` only while the container stack does not exist or ``image_tag`` is not pushed yet."""
+        """``"true"`` only while the container stack does not exist or ``image_tag`` is not pushed yet.
+
+        A service that runs tasks is never put back into bootstrap (that would scale it to
+        zero): with its image missing the deploy fails loudly instead, and the circuit
+        breaker keeps the running tasks.
+        """
         from infra.stacks.container import repository_name
 
         cfn = self._clients("cloudformation", self.cfg.region)
@@ -196,10 +201,18 @@ class Deployer:
             ecr.describe_images(repositoryName=repository_name(self.cfg), imageIds=[{"imageTag": image_tag}])
         except Exception as error:  # botocore ClientError, told apart by its code
             code = getattr(error, "response", {}).get("Error", {}).get("Code", "")
-            if code in ("ImageNotFoundException", "RepositoryNotFoundException"):
-                return "true"
-            raise
+            if code not in ("ImageNotFoundException", "RepositoryNotFoundException"):
+                raise
+            return "false" if self._service_runs_tasks(stack) else "true"
         return "false"
+
+    def _service_runs_tasks(self, stack: Mapping[str, Any]) -> bool:
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        cluster, service = outputs.get("ClusterName"), outputs.get("ServiceName")
+        if not cluster or not service:
+            return False
+        services = self._clients("ecs", self.cfg.region).describe_services(cluster=cluster, services=[service])
+        return any(int(s.get("desiredCount", 0)) > 0 for s in services.get("services", []))
 
     def saved_rest_api_id(self) -> str | None:
         """The REST API id in the Chalice state ``make deploy`` saved to the state bucket."""

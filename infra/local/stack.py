@@ -331,10 +331,20 @@ def _print_banner(info: StackInfo, seeded: int, admin_pw: str, shopper_pw: str) 
             f"  demo shopper {info.shopper_email} / {shopper_pw}",
             f"  seeded       {seeded} new demo products",
             "  token        make token USER=admin   (or USER=shopper)",
+            _selling_line(),
             "",
         ]),
         flush=True,
     )
+
+
+def _selling_line() -> str:
+    from catalog_lambda import settings as s
+
+    env = sell_env()
+    return (f"  payments     {env[s.ENV_PAYMENT_PROVIDER]} provider (Pay/Decline page on the storefront); unpaid "
+            f"orders hold stock {env[s.ENV_ORDER_HOLD_SECONDS]} s, swept every {env[s.ENV_EXPIRY_SWEEP_SECONDS]} s, "
+            f"at most {env[s.ENV_MAX_PENDING_ORDERS]} per shopper")
 
 
 TOKEN_USERS = ("admin", "shopper")

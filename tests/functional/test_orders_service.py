@@ -570,3 +570,57 @@ def test_the_sweep_stops_at_its_time_budget_and_the_next_run_carries_on(shop: Sh
     shop.clock.advance(settings.order_hold_seconds + 1)
     assert shop.orders.expire_due(budget_seconds=0) == []
     assert shop.orders.expire_due() == [order["id"]]
+
+
+def event_of(event_type: str, **data: Any) -> dict[str, Any]:
+    return {"id": f"evt_{uuid.uuid4().hex}", "object": "event", "type": event_type, "created": int(time.time()),
+            "data": {"object": data}}
+
+
+def test_an_expired_checkout_session_is_forgotten_and_paying_again_opens_a_new_one(
+    shop: Shop, new_product: NewProduct
+) -> None:
+    product = new_product(stock=5)
+    order = shop.place((product["id"], 1))
+    first = shop.orders.pay(order["id"], "alice")
+    expired = event_of("checkout.session.expired", id=first["session_id"], client_reference_id=order["id"])
+    assert shop.webhook(expired) == "session_expired"
+    assert shop.webhook(expired) == OUTCOME_DUPLICATE
+    second = shop.orders.pay(order["id"], "alice")
+    assert second["session_id"] != first["session_id"]
+    assert [s.idempotency_key for s in shop.provider.sessions] == [f"session-{order['id']}-1",
+                                                                   f"session-{order['id']}-2"]
+    assert shop.pay(order) == OUTCOME_PAID  # the new session pays
+
+
+def test_a_refund_made_at_the_provider_shows_on_the_order(shop: Shop, new_product: NewProduct) -> None:
+    product = new_product(stock=5, price_cents=2000)
+    order = shop.place((product["id"], 1))
+    shop.pay(order)
+    refunded = event_of("charge.refunded", id="ch_1", amount_refunded=700, currency="usd",
+                        metadata={"order_id": order["id"]})
+    assert shop.webhook(refunded) == "refund_recorded"
+    assert shop.webhook(refunded) == OUTCOME_DUPLICATE
+    after = shop.orders.get_order(order["id"], "alice", False)
+    assert (after["status"], after["refunded_cents"]) == ("paid", 700)
+
+
+def test_events_the_store_does_not_handle_or_for_no_order_change_nothing(shop: Shop, new_product: NewProduct) -> None:
+    product = new_product(stock=5)
+    order = shop.place((product["id"], 1))
+    assert shop.webhook(event_of("customer.created", id="cus_1")) == "ignored"
+    assert shop.webhook(event_of("checkout.session.completed", id="cs_x", client_reference_id="no-such-order",
+                                 amount_total=100, currency="usd", payment_status="paid",
+                                 payment_intent="pi_x")) == "ignored"
+    assert shop.provider.refunds == []
+    assert shop.orders.get_order(order["id"], "alice", False)["status"] == "pending_payment"
+
+
+def test_a_late_payment_in_another_currency_is_refunded_but_not_counted(shop: Shop, new_product: NewProduct) -> None:
+    product = new_product(stock=5)
+    order = shop.place((product["id"], 1))
+    session = shop.orders.pay(order["id"], "alice")
+    shop.orders.cancel_order(order["id"], "alice", False)
+    assert shop.webhook(completed(order, session["session_id"], currency="eur")) == OUTCOME_REFUNDED
+    assert [r.amount_cents for r in shop.provider.refunds] == [order["total_cents"]]
+    assert shop.orders.get_order(order["id"], "alice", False)["refunded_cents"] == 0

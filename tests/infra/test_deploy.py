@@ -162,6 +162,24 @@ def test_bootstrap_is_computed_on_every_deploy_from_the_stack_and_the_image(aws:
     assert bootstrap(ImageTag="not-pushed") == "true"  # never carried over from the last deploy
 
 
+def test_a_service_running_tasks_is_never_put_back_into_bootstrap(aws: str) -> None:
+    """A missing image must fail the deploy (the circuit breaker keeps the tasks), not scale prod to zero."""
+    cfg = StageConfig(stage="bt", container_path=True)
+    ecs = boto3.client("ecs", region_name="us-east-1")
+    ecs.create_cluster(clusterName="store-bt-cluster")
+    task = ecs.register_task_definition(family="store-bt-site-server", containerDefinitions=[
+        {"name": "site-server", "image": "example/site-server:abc", "memory": 512}])["taskDefinition"]
+    ecs.create_service(cluster="store-bt-cluster", serviceName="store-bt-site-server",
+                       taskDefinition=task["taskDefinitionArn"], desiredCount=2)
+    _container_stack("bt", {"ClusterName": "store-bt-cluster", "ServiceName": "store-bt-site-server"})
+    boto3.client("ecr", region_name="us-east-1").create_repository(repositoryName="store-bt-site-server")
+    (plan,) = Deployer(cfg, console=quiet_console()).plan(["container"], {"ImageTag": "gone"})
+    assert plan.parameters["Bootstrap"] == "false"
+    ecs.update_service(cluster="store-bt-cluster", service="store-bt-site-server", desiredCount=0)
+    (plan,) = Deployer(cfg, console=quiet_console()).plan(["container"], {"ImageTag": "gone"})
+    assert plan.parameters["Bootstrap"] == "true"
+
+
 def test_rest_api_id_comes_from_chalice_deployed_state(tmp_path: Path) -> None:
     assert read_rest_api_id("dev", tmp_path) is None
     (tmp_path / "deployed").mkdir()
