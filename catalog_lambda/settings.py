@@ -51,6 +51,8 @@ SELL_ENV_NAMES = (ENV_ORDER_HOLD_SECONDS, ENV_EXPIRY_SWEEP_SECONDS, ENV_MAX_PEND
 ENV_IMAGES_BUCKET = "IMAGES_BUCKET"
 ENV_EMAIL_SENDER = "EMAIL_SENDER"
 ENV_SES_CONFIGURATION_SET = "SES_CONFIGURATION_SET"
+# Set by the Chalice CLI (chalice local / package / deploy) while it loads app.py; never in Lambda.
+ENV_CHALICE_CLI_MODE = "AWS_CHALICE_CLI_MODE"
 
 AUTH_MODE_GATEWAY = "gateway"
 AUTH_MODE_LOCAL = "local"
@@ -180,7 +182,7 @@ class Settings:
         env = os.environ if environ is None else environ
         region = env.get(ENV_REGION) or env.get(ENV_DEFAULT_REGION) or "us-east-1"
         pool = env.get(ENV_COGNITO_POOL_ID, "")
-        in_lambda = bool(env.get(ENV_LAMBDA_NAME)) and not env.get("AWS_CHALICE_CLI_MODE")
+        in_lambda = bool(env.get(ENV_LAMBDA_NAME)) and not env.get(ENV_CHALICE_CLI_MODE)
         issuer = env.get(ENV_COGNITO_ISSUER, "")
         if not issuer and pool:
             issuer = f"https://cognito-idp.{region}.amazonaws.com/{pool}"
@@ -218,6 +220,12 @@ class Settings:
             email_sender=env.get(ENV_EMAIL_SENDER, ""),
             ses_configuration_set=env.get(ENV_SES_CONFIGURATION_SET, ""),
         )
+
+
+def under_chalice_cli(environ: Mapping[str, str] | None = None) -> bool:
+    """True while the Chalice CLI (not Lambda, not a test) is loading the app."""
+    env = os.environ if environ is None else environ
+    return bool(env.get(ENV_CHALICE_CLI_MODE))
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -4,10 +4,15 @@
     python -m infra lint [--dir DIR]                          # cfn-lint + checkov (default: every stage)
     python -m infra deploy --stage dev [--stack NAME] [--parameter K=V]
     python -m infra diff --stage dev [--stack NAME]           # show the change sets, execute nothing
-    python -m infra policies [--check]                        # .chalice/policy-<stage>.json
+    python -m infra policies --stage dev                      # print the functions' IAM policy
+    python -m infra function-role --stage dev [--write]       # the role ARN for .chalice/config.json
     python -m infra cost --stage dev                          # idle monthly bill; total on the last line
 
-Only this module (through ``infra.deploy``) writes files or talks to AWS.
+The command line only: ``synth`` writes templates (:mod:`infra.synth`), ``deploy`` and
+``diff`` call CloudFormation through :mod:`infra.deploy`, ``function-role`` reads the ci
+stack's output (and with ``--write`` sets the stage's ``iam_role_arn`` in
+``.chalice/config.json``). The template builders (:mod:`infra.stacks`) stay pure.
+Code deploys are :mod:`infra.delivery`'s (``make deploy``, ``deploy-site``, ``deploy-server``).
 """
 
 from __future__ import annotations
@@ -17,9 +22,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from infra.config import STAGES, ConfigError, stage_config
 from infra.stacks import STACK_NAMES
+
+if TYPE_CHECKING:
+    from infra.deploy import Deployer
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -88,29 +97,29 @@ def _lint(args: argparse.Namespace) -> int:
     return EXIT_FAILED if errors or report.failed or report.parsing_errors else EXIT_OK
 
 
-def _deployer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _deployer(args: argparse.Namespace) -> Deployer:
     from infra.deploy import Deployer
 
     return Deployer(stage_config(args.stage), role_arn=args.role_arn)
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    from infra.deploy import DeployError
+    from infra.aws import InfraError
 
     try:
         _deployer(args).deploy(args.stack or None, _parameters(args.parameter))
-    except DeployError as error:
+    except InfraError as error:
         print(f"deploy failed: {error}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from infra.deploy import DeployError
+    from infra.aws import InfraError
 
     try:
         _deployer(args).diff(args.stack or None, _parameters(args.parameter))
-    except DeployError as error:
+    except InfraError as error:
         print(f"diff failed: {error}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
@@ -119,15 +128,23 @@ def cmd_diff(args: argparse.Namespace) -> int:
 def cmd_policies(args: argparse.Namespace) -> int:
     from infra import policies
 
-    if args.check:
-        stale = [str(policies.policy_path(stage)) for stage in sorted(STAGES)
-                 if not policies.policy_path(stage).is_file()
-                 or policies.policy_path(stage).read_text(encoding="utf-8") != policies.render(stage)]
-        for name in stale:
-            print(f"out of date: {name} (run python -m infra policies)", file=sys.stderr)
-        return EXIT_FAILED if stale else EXIT_OK
-    for written in policies.write_all():
-        print(written)
+    print(policies.render(args.stage), end="")
+    return EXIT_OK
+
+
+def cmd_function_role(args: argparse.Namespace) -> int:
+    from infra.aws import InfraError
+    from infra.chalice_config import function_role_arn, write_function_role
+
+    try:
+        arn = function_role_arn(args.stage)
+    except InfraError as error:
+        print(f"function-role failed: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.write:
+        path = write_function_role(args.stage, arn)
+        print(f"{path}: stage {args.stage} iam_role_arn = {arn} (commit it)", file=sys.stderr)
+    print(arn)
     return EXIT_OK
 
 
@@ -167,9 +184,14 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--role-arn", help="CloudFormation service role (the ci stack's cfn-exec role)")
         sub.set_defaults(func=func)
 
-    policies = commands.add_parser("policies", help="write .chalice/policy-<stage>.json from infra/policies.py")
-    policies.add_argument("--check", action="store_true", help="only check that the committed files are current")
+    policies = commands.add_parser("policies", help="print the IAM policy of the stage's Lambda functions")
+    policies.add_argument("--stage", required=True, choices=sorted(STAGES))
     policies.set_defaults(func=cmd_policies)
+
+    role = commands.add_parser("function-role", help="the ci stack's function role ARN (for .chalice/config.json)")
+    role.add_argument("--stage", required=True, choices=sorted(STAGES))
+    role.add_argument("--write", action="store_true", help="set it as the stage's iam_role_arn in .chalice/config.json")
+    role.set_defaults(func=cmd_function_role)
 
     cost = commands.add_parser("cost", help="price the always-on resources of a stage's templates (idle bill)")
     cost.add_argument("--stage", required=True, choices=sorted(STAGES))

@@ -38,8 +38,10 @@ class StageConfig:
     # Optional custom domain (e.g. shop.example.com) and its Route53 hosted zone.
     domain_name: str = ""
     hosted_zone_id: str = ""
-    # GitHub repository ("owner/name") whose workflows may assume the CI roles.
-    github_repository: str = "example/serverless-store"
+    # GitHub repository ("owner/name") whose workflows may assume the CI roles. No
+    # default: an unedited deploy must not trust someone else's repository, so the ci
+    # stack's GitHubRepository parameter is required (README: bootstrap) unless set here.
+    github_repository: str = ""
     # An account holds one OIDC provider per URL: only one stage should create it.
     create_oidc_provider: bool = False
     # The container path (ECR, ECS Fargate, ALB, the VPC they need, and CloudFront's
@@ -118,6 +120,11 @@ def table_name(stage: str, table: str) -> str:
     return default_table_name(stage, table)
 
 
+def secret_prefix(stage: str) -> str:
+    """Every secret of the stage is named under this prefix."""
+    return f"{APP}/{stage}/"
+
+
 def cursor_secret_name(stage: str) -> str:
     """The cursor-signing key's secret (the local stack's too)."""
     return f"{APP}/{stage}/cursor-signing-key"
@@ -147,6 +154,16 @@ def user_pool_name(stage: str) -> str:
 def lambda_function_prefix(stage: str) -> str:
     """Chalice names the API function ``<app>-<stage>`` and others ``<app>-<stage>-<name>``."""
     return f"{APP}-{stage}"
+
+
+def function_role_name(stage: str) -> str:
+    """The role every Lambda function of the stage runs as (the ci stack creates it; Chalice only passes it)."""
+    return f"{APP}-{stage}-function"
+
+
+def permissions_boundary_name(stage: str) -> str:
+    """The managed policy every role the stage's stacks create must carry as its permissions boundary."""
+    return f"{APP}-{stage}-role-boundary"
 
 
 def ses_configuration_set_name(stage: str) -> str:

@@ -1,7 +1,8 @@
-"""Deploy the generated templates through CloudFormation change sets.
+"""Deploy the generated templates through CloudFormation change sets (``python -m infra deploy|diff``).
 
-The only module of ``infra/`` that calls AWS. It takes templates the builders made,
-fills in the parameters that come from elsewhere, and executes:
+It takes the templates the builders made (:mod:`infra.stacks`, pure functions), fills in
+the parameters that come from elsewhere, and creates, shows and executes change sets.
+The parameters it looks up:
 
 - ``WebAclArn`` / ``CertificateArn`` (edge): outputs of the edge-global stack, which
   lives in us-east-1 (CloudFormation cannot import across regions);
@@ -20,30 +21,48 @@ fills in the parameters that come from elsewhere, and executes:
 - ``PagesOriginDomain`` (edge), ``LoadBalancerFullName`` (observability): the container
   stack's outputs (parameters rather than imports, so the ALB and its domain can change).
 
-Explicit ``--parameter KEY=VALUE`` values always win. The AWS endpoint, credentials
-and region come from the standard boto3 sources (``AWS_ENDPOINT_URL`` included), so
-pointing it at the emulator needs no code path of its own.
+Explicit ``--parameter KEY=VALUE`` values always win. On an update, every other
+declared parameter the stack already has is sent as ``UsePreviousValue``: CloudFormation
+would otherwise put it back to its template default (a ``CreateOidcProvider=true`` given
+once would turn false on the next deploy and delete the account's OIDC provider). So a
+template default applies when a stack is created; to change a value later, pass it.
+
+Clients, stack outputs, Chalice's saved REST API id and the error root come from
+:mod:`infra.aws` (the toolkit the delivery uses too). The AWS endpoint, credentials and
+region come from the standard boto3 sources (``AWS_ENDPOINT_URL`` included), so pointing
+it at the emulator needs no code path of its own.
 """
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from infra.aws import (
+    ClientFactory,
+    InfraError,
+    boto3_client,
+    chalice_resources,
+    describe_stack,
+    error_code,
+    outputs_of,
+    rest_api_ids,
+    saved_rest_api_id,
+)
 from infra.config import StageConfig, stack_name
 from infra.stacks import StackSpec, stack_spec, stacks_for
 from infra.synth import MAX_TEMPLATE_BODY, render
 
-ClientFactory = Callable[[str, str], Any]  # (service, region) -> boto3 client
+__all__ = ["ClientFactory", "DeployError", "Deployer", "StackPlan", "boto3_client", "read_rest_api_id"]
 CAPABILITIES = ["CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
 # Parameters with a usable default that are still looked up when the lookup finds a value.
@@ -52,6 +71,9 @@ CONTAINER_NAME = "site-server"
 # Parameters of other stacks read from the container stack's outputs (never exports:
 # an export in use blocks a change of its value).
 CONTAINER_OUTPUTS = {"PagesOriginDomain": "OriginDomainName", "LoadBalancerFullName": "LoadBalancerFullName"}
+
+# An empty change set fails with no error code, only this status reason (the AWS CLI's
+# `deploy --no-fail-on-empty-changeset` tells it apart by the same text).
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed", "submitted information didn't contain")
 DONE_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}
 DONE_FAILED = {
@@ -60,14 +82,8 @@ DONE_FAILED = {
 }
 
 
-class DeployError(RuntimeError):
+class DeployError(InfraError):
     """A stack could not be planned or deployed; the message says why and what to do."""
-
-
-def boto3_client(service: str, region: str) -> Any:
-    import boto3
-
-    return boto3.session.Session(region_name=region).client(service)  # type: ignore[no-untyped-call]
 
 
 @dataclass(frozen=True)
@@ -77,6 +93,7 @@ class StackPlan:
     region: str
     body: str
     parameters: Mapping[str, str]
+    declared: tuple[str, ...] = ()  # every parameter the template declares
 
 
 @dataclass(frozen=True)
@@ -105,10 +122,8 @@ def read_rest_api_id(stage: str, chalice_dir: Path) -> str | None:
     path = chalice_dir / "deployed" / f"{stage}.json"
     if not path.is_file():
         return None
-    for resource in json.loads(path.read_text(encoding="utf-8")).get("resources", []):
-        if resource.get("resource_type") == "rest_api" and resource.get("rest_api_id"):
-            return str(resource["rest_api_id"])
-    return None
+    ids = rest_api_ids(chalice_resources(path.read_bytes()))
+    return ids[0] if ids else None
 
 
 class Deployer:
@@ -153,11 +168,13 @@ class Deployer:
             # Computed on every deploy, never carried over (infra/stacks/container.py).
             image_tag = parameters.get("ImageTag") or str(getattr(declared.get("ImageTag"), "Default", ""))
             parameters["Bootstrap"] = self.bootstrap_mode(image_tag)
-        unresolved = [name for name in missing if name not in parameters]
+        # A required parameter the stack already has keeps its value (UsePreviousValue).
+        previous = self.previous_parameters(spec)
+        unresolved = [name for name in missing if name not in parameters and name not in previous]
         if unresolved:
             raise DeployError(f"{spec.name}: no value for parameter(s) {', '.join(unresolved)}; "
                               f"pass --parameter NAME=VALUE")
-        return StackPlan(spec, stack_name(self.cfg.stage, spec.name), region, body, parameters)
+        return StackPlan(spec, stack_name(self.cfg.stage, spec.name), region, body, parameters, tuple(declared))
 
     def _resolve(self, name: str) -> str | None:
         if name in ("WebAclArn", "CertificateArn"):
@@ -193,14 +210,14 @@ class Deployer:
         from infra.stacks.container import repository_name
 
         cfn = self._clients("cloudformation", self.cfg.region)
-        stack = self._describe(cfn, stack_name(self.cfg.stage, "container"))
+        stack = describe_stack(cfn, stack_name(self.cfg.stage, "container"))
         if stack is None or stack.get("StackStatus") in ("REVIEW_IN_PROGRESS", "ROLLBACK_COMPLETE"):
             return "true"
         ecr = self._clients("ecr", self.cfg.region)
         try:
             ecr.describe_images(repositoryName=repository_name(self.cfg), imageIds=[{"imageTag": image_tag}])
-        except Exception as error:  # botocore ClientError, told apart by its code
-            code = getattr(error, "response", {}).get("Error", {}).get("Code", "")
+        except ClientError as error:
+            code = error_code(error)
             if code not in ("ImageNotFoundException", "RepositoryNotFoundException"):
                 raise
             return "false" if self._service_runs_tasks(stack) else "true"
@@ -216,13 +233,9 @@ class Deployer:
 
     def saved_rest_api_id(self) -> str | None:
         """The REST API id in the Chalice state ``make deploy`` saved to the state bucket."""
-        from infra.delivery.state import saved_rest_api_id
-
         account = str(self._clients("sts", self.cfg.region).get_caller_identity()["Account"])
-        try:
-            return saved_rest_api_id(self._clients("s3", self.cfg.region), self.cfg.stage, account, self.cfg.region)
-        except Exception:  # no bucket yet (data stack not deployed): no saved state either
-            return None
+        # No bucket yet (data stack not deployed) means no saved state either: None.
+        return saved_rest_api_id(self._clients("s3", self.cfg.region), self.cfg.stage, account, self.cfg.region)
 
     def running_image_tag(self) -> str | None:
         outputs = self.stack_outputs(stack_spec("container"))
@@ -240,26 +253,23 @@ class Deployer:
                 return image.rsplit(":", 1)[1]
         return None
 
+    def previous_parameters(self, spec: StackSpec) -> set[str]:
+        """The parameters the deployed stack has (none while it does not exist)."""
+        cfn = self._clients("cloudformation", spec.region(self.cfg))
+        stack = describe_stack(cfn, stack_name(self.cfg.stage, spec.name)) or {}
+        if stack.get("StackStatus") == "REVIEW_IN_PROGRESS":
+            return set()
+        return {str(p["ParameterKey"]) for p in stack.get("Parameters", [])}
+
     def stack_outputs(self, spec: StackSpec) -> dict[str, str]:
         cfn = self._clients("cloudformation", spec.region(self.cfg))
-        stack = self._describe(cfn, stack_name(self.cfg.stage, spec.name))
-        return {o["OutputKey"]: o["OutputValue"] for o in (stack or {}).get("Outputs", [])}
+        return outputs_of(describe_stack(cfn, stack_name(self.cfg.stage, spec.name)))
 
     # --- change sets ----------------------------------------------------------------
 
-    @staticmethod
-    def _describe(cfn: Any, name: str) -> dict[str, Any] | None:
-        try:
-            stacks = cfn.describe_stacks(StackName=name)["Stacks"]
-        except Exception as error:  # botocore ClientError: "Stack with id ... does not exist"
-            if "does not exist" in str(error):
-                return None
-            raise
-        return dict(stacks[0]) if stacks else None
-
     def create_change_set(self, plan: StackPlan) -> ChangeSetResult:
         cfn = self._clients("cloudformation", plan.region)
-        existing = self._describe(cfn, plan.stack_name)
+        existing = describe_stack(cfn, plan.stack_name)
         status = (existing or {}).get("StackStatus", "")
         if status == "ROLLBACK_COMPLETE":
             raise DeployError(f"{plan.stack_name} is ROLLBACK_COMPLETE (its creation failed): delete the stack, "
@@ -271,14 +281,17 @@ class Deployer:
         request: dict[str, Any] = {
             "StackName": plan.stack_name, "ChangeSetName": name, "ChangeSetType": change_type,
             "TemplateBody": plan.body, "Capabilities": CAPABILITIES,
-            "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(plan.parameters.items())],
+            "Parameters": change_set_parameters(plan, existing if change_type == "UPDATE" else None),
             "Tags": [{"Key": "app", "Value": "store"}, {"Key": "stage", "Value": self.cfg.stage}],
         }
         if self.role_arn:
             request["RoleARN"] = self.role_arn
         try:
             change_set_id = cfn.create_change_set(**request)["Id"]
-        except Exception as error:
+        except ClientError as error:
+            if error_code(error) == "ValidationError" and any(m in str(error) for m in NO_CHANGES):
+                # Some CloudFormation implementations refuse an empty update outright.
+                return ChangeSetResult(plan, "", change_type, deleted=True)
             raise DeployError(f"{plan.stack_name}: CloudFormation refused the change set: {error}") from error
         result = ChangeSetResult(plan, change_set_id, change_type)
         deadline = time.monotonic() + self.timeout_seconds
@@ -306,7 +319,7 @@ class Deployer:
             cfn.delete_change_set(ChangeSetName=result.change_set_id, StackName=result.plan.stack_name)
             result.deleted = True
         if result.change_type == "CREATE":
-            stack = self._describe(cfn, result.plan.stack_name)
+            stack = describe_stack(cfn, result.plan.stack_name)
             if stack and stack.get("StackStatus") == "REVIEW_IN_PROGRESS":
                 cfn.delete_stack(StackName=result.plan.stack_name)
 
@@ -344,7 +357,7 @@ class Deployer:
         with Live(_progress_table(plan.stack_name, statuses, "starting"), console=self.console,
                   refresh_per_second=4, transient=False) as live:
             while True:
-                stack = self._describe(cfn, plan.stack_name) or {}
+                stack = describe_stack(cfn, plan.stack_name) or {}
                 status = str(stack.get("StackStatus", "UNKNOWN"))
                 for event in reversed(cfn.describe_stack_events(StackName=plan.stack_name)["StackEvents"]):
                     event_id = event["EventId"]
@@ -390,6 +403,21 @@ class Deployer:
             self.discard(result)
             results.append(result)
         return results
+
+
+def change_set_parameters(plan: StackPlan, existing: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """Given and looked-up values; on an update, ``UsePreviousValue`` for every other parameter the stack has.
+
+    A parameter the stack does not have yet (new in this template) gets its template
+    default: CloudFormation refuses ``UsePreviousValue`` for it.
+    """
+    parameters: list[dict[str, Any]] = [{"ParameterKey": k, "ParameterValue": v}
+                                        for k, v in sorted(plan.parameters.items())]
+    if existing is not None:
+        previous = {str(p["ParameterKey"]) for p in existing.get("Parameters", [])}
+        parameters += [{"ParameterKey": k, "UsePreviousValue": True} for k in sorted(plan.declared)
+                       if k not in plan.parameters and k in previous]
+    return parameters
 
 
 def _change(raw: dict[str, Any]) -> Change:

@@ -1,23 +1,19 @@
-"""Build the Lambda deployment package (``make package STAGE=... OUT=DIR``).
+"""Build the Lambda deployment package (``make package STAGE=... OUT=DIR``): ``chalice package`` at the root.
 
-Chalice packages only ``app.py``, ``chalicelib/``, ``vendor/`` and what
-``requirements.txt`` resolves to, and resolves it *with* dependencies, so pynamodb and
-aws-xray-sdk would drag in a 15 MB botocore that the Lambda runtime already has. So
-the build happens in a staging directory:
+It runs exactly what a user types, ``chalice package --stage STAGE <dir>``, in the
+repository root, so ``make package``, a bare ``chalice package`` and ``chalice deploy``
+build the same zip. What makes that zip lean (no boto3/botocore, ``api/`` and
+``catalog_lambda/`` inside) and where the authorizer's user pool comes from is
+:mod:`infra.chalice_cli`'s, which the CLI runs while it loads ``app.py``.
 
-* ``vendor/`` gets copies of ``api/`` and ``catalog_lambda/`` (they land at the zip's
-  root) and the packages of ``requirements.txt`` installed ``--no-deps`` for the
-  Lambda platform (manylinux x86_64, CPython 3.11) — botocore never enters;
-* the staging ``requirements.txt`` is empty, so Chalice adds nothing on its own;
-* ``chalice package`` (or ``chalice deploy``, see :func:`stage_project`) runs there.
-
-The vendored wheels are cached under ``build/wheels-<hash of requirements.txt>``.
+Here: the zip and ``sam.json`` are copied to ``OUT/``, and the zip is held to its budget
+(:data:`MAX_PACKAGE_BYTES`, or :data:`MAX_PACKAGE_BYTES_WITH_PAYMENT_SDK` once it carries
+the payment provider's SDK).
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import shutil
 import subprocess
@@ -29,10 +25,6 @@ from pathlib import Path
 from catalog_lambda.settings import ENV_AUTHORIZER_POOL_ARNS
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
-BUILD_DIR = PROJECT_DIR / "build"
-APP_PACKAGES = ("api", "catalog_lambda")
-LAMBDA_PYTHON = "3.11"
-LAMBDA_PLATFORM = "manylinux2014_x86_64"
 MAX_PACKAGE_BYTES = 5 * 1024 * 1024
 # The contract's budget for a package that carries the payment SDK (every deployed stage
 # takes payments through Stripe): 8 MB.
@@ -40,73 +32,29 @@ PAYMENT_SDK = "stripe"
 MAX_PACKAGE_BYTES_WITH_PAYMENT_SDK = 8 * 1024 * 1024
 
 
-def package_budget(names: list[str]) -> int:
-    """The size budget of a zip holding ``names``."""
-    with_sdk = any(n.startswith(f"{PAYMENT_SDK}/") for n in names)
-    return MAX_PACKAGE_BYTES_WITH_PAYMENT_SDK if with_sdk else MAX_PACKAGE_BYTES
-_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "tests")
-
-
 def chalice_executable() -> str:
     candidate = Path(sys.executable).with_name("chalice")
     return str(candidate) if candidate.exists() else "chalice"
 
 
-def vendored_dependencies(requirements: Path = PROJECT_DIR / "requirements.txt") -> Path:
-    """Install requirements.txt --no-deps for the Lambda platform, cached by content."""
-    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()[:16]
-    target = BUILD_DIR / f"wheels-{digest}"
-    if (target / ".complete").exists():
-        return target
-    if target.exists():
-        shutil.rmtree(target)
-    target.mkdir(parents=True)
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
-         "--no-compile", "--target", str(target), "--platform", LAMBDA_PLATFORM, "--implementation", "cp",
-         "--python-version", LAMBDA_PYTHON, "--only-binary=:all:", "-r", str(requirements)],
-        check=True,
-    )
-    for junk in target.glob("bin"):
-        shutil.rmtree(junk)
-    (target / ".complete").write_text(digest)
-    return target
+def package_budget(names: list[str]) -> int:
+    """The size budget of a zip holding ``names``."""
+    with_sdk = any(n.startswith(f"{PAYMENT_SDK}/") for n in names)
+    return MAX_PACKAGE_BYTES_WITH_PAYMENT_SDK if with_sdk else MAX_PACKAGE_BYTES
 
 
-def stage_project(stage_dir: Path) -> Path:
-    """Lay out a Chalice project in ``stage_dir`` whose package is lean (see module doc)."""
-    if stage_dir.exists():
-        shutil.rmtree(stage_dir)
-    stage_dir.mkdir(parents=True)
-    shutil.copy2(PROJECT_DIR / "app.py", stage_dir / "app.py")
-    chalice_dir = stage_dir / ".chalice"
-    chalice_dir.mkdir()
-    for item in (PROJECT_DIR / ".chalice").iterdir():
-        if item.is_file():
-            shutil.copy2(item, chalice_dir / item.name)
-    (stage_dir / "requirements.txt").write_text(
-        "# Empty on purpose: dependencies are vendored --no-deps by infra/package.py.\n"
-    )
-    vendor = stage_dir / "vendor"
-    shutil.copytree(vendored_dependencies(), vendor, ignore=shutil.ignore_patterns(".complete"))
-    for package in APP_PACKAGES:
-        shutil.copytree(PROJECT_DIR / package, vendor / package, ignore=_IGNORE)
-    return stage_dir
-
-
-def package(stage: str, out: Path, authorizer_pool_arns: str | None = None) -> Path:
-    """Run ``chalice package`` on a staged project; returns ``out/deployment.zip``."""
+def package(stage: str, out: Path, authorizer_pool_arns: str | None = None, project_dir: Path = PROJECT_DIR) -> Path:
+    """``chalice package --stage STAGE`` in ``project_dir``; returns ``out/deployment.zip``."""
     out.mkdir(parents=True, exist_ok=True)
-    stage_dir = stage_project(BUILD_DIR / f"chalice-{stage}")
     env = dict(os.environ)
-    # chalice package makes no AWS call but needs a region to render ARNs.
-    env.setdefault("AWS_DEFAULT_REGION", env.get("AWS_REGION", "us-east-1"))
     if authorizer_pool_arns:
         env[ENV_AUTHORIZER_POOL_ARNS] = authorizer_pool_arns
     with tempfile.TemporaryDirectory(prefix="chalice-package-") as tmp:
         result_dir = Path(tmp) / "out"
-        subprocess.run([chalice_executable(), "package", "--stage", stage, str(result_dir)],
-                       cwd=stage_dir, env=env, check=True)
+        process = subprocess.run([chalice_executable(), "package", "--stage", stage, str(result_dir)],
+                                 cwd=project_dir, env=env)
+        if process.returncode != 0:
+            raise SystemExit(process.returncode)
         for item in result_dir.iterdir():
             shutil.copy2(item, out / item.name)
     zip_path = out / "deployment.zip"

@@ -1,8 +1,11 @@
-"""The Chalice function's IAM policy, per stage: exactly what the code calls, on the stage's resources.
+"""The Lambda functions' IAM policy, per stage: exactly what the code calls, on the stage's resources.
 
-``.chalice/config.json`` sets ``autogen_policy: false`` and points each stage at
-``.chalice/policy-<stage>.json``. Those files are generated from here
-(``python -m infra policies --write``) and a test fails if the committed files differ.
+The ci stack (:mod:`infra.stacks.ci`) creates the role every function of the stage runs
+as, ``store-<stage>-function``, with this policy inline and the stage's permissions
+boundary. Chalice never writes IAM: ``.chalice/config.json`` sets
+``manage_iam_role: false`` and names that role in each stage's ``iam_role_arn``, so a
+code deploy can pass the role to Lambda but cannot change what it may do; only an
+infrastructure deploy can. ``python -m infra policies --stage S`` prints the policy.
 
 The function calls (and nothing more):
 - DynamoDB item reads/writes, queries, batches and transaction parts on the stage's
@@ -22,12 +25,10 @@ The function calls (and nothing more):
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from catalog_lambda.settings import default_images_bucket_name
 from infra.config import (
-    STAGES,
     TABLES,
     cursor_secret_name,
     lambda_function_prefix,
@@ -37,9 +38,6 @@ from infra.config import (
     stage_config,
     table_name,
 )
-
-PROJECT_DIR = Path(__file__).resolve().parents[1]
-CHALICE_DIR = PROJECT_DIR / ".chalice"
 
 DYNAMODB_ACTIONS = (
     "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
@@ -51,11 +49,7 @@ WILDCARD_RESOURCE_ACTIONS = frozenset(XRAY_ACTIONS)
 TABLES_WITH_INDEXES = ("products", "orders")
 
 
-def policy_path(stage: str) -> Path:
-    return CHALICE_DIR / f"policy-{stage}.json"
-
-
-def _secret_statements(sid: str, secret: str) -> list[dict[str, Any]]:
+def _secret_statements(sid: str, secret: str, key: str) -> list[dict[str, Any]]:
     return [
         {"Sid": sid, "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": secret},
         {
@@ -64,7 +58,7 @@ def _secret_statements(sid: str, secret: str) -> list[dict[str, Any]]:
             "Action": ["kms:Decrypt"],
             # The secrets key's id is random; the conditions pin its use to this one
             # secret, through Secrets Manager only.
-            "Resource": "arn:aws:kms:*:*:key/*",
+            "Resource": key,
             "Condition": {
                 "StringLike": {
                     "kms:ViaService": "secretsmanager.*.amazonaws.com",
@@ -75,16 +69,19 @@ def _secret_statements(sid: str, secret: str) -> list[dict[str, Any]]:
     ]
 
 
-def lambda_policy(stage: str) -> dict[str, Any]:
+def lambda_policy(stage: str, *, partition: str = "aws", region: str = "*", account: str = "*") -> dict[str, Any]:
+    """The policy; the template passes CloudFormation's ``${AWS::...}`` pseudo parameters for the ARN parts."""
     fn = lambda_function_prefix(stage)
     tables = []
     for table in TABLES:
-        arn = f"arn:aws:dynamodb:*:*:table/{table_name(stage, table)}"
+        arn = f"arn:{partition}:dynamodb:{region}:{account}:table/{table_name(stage, table)}"
         tables.append(arn)
         if table in TABLES_WITH_INDEXES:
             tables.append(f"{arn}/index/*")
-    secret = f"arn:aws:secretsmanager:*:*:secret:{cursor_secret_name(stage)}-*"
-    payment = f"arn:aws:secretsmanager:*:*:secret:{payment_secret_name(stage)}-*"
+    secrets = f"arn:{partition}:secretsmanager:{region}:{account}:secret"
+    secret = f"{secrets}:{cursor_secret_name(stage)}-*"
+    payment = f"{secrets}:{payment_secret_name(stage)}-*"
+    key = f"arn:{partition}:kms:{region}:{account}:key/*"
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -94,39 +91,30 @@ def lambda_policy(stage: str) -> dict[str, Any]:
                 "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
                 # The API function is "<app>-<stage>", others "<app>-<stage>-<name>".
                 "Resource": [
-                    f"arn:aws:logs:*:*:log-group:/aws/lambda/{fn}",
-                    f"arn:aws:logs:*:*:log-group:/aws/lambda/{fn}:*",
-                    f"arn:aws:logs:*:*:log-group:/aws/lambda/{fn}-*",
+                    f"arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/{fn}",
+                    f"arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/{fn}:*",
+                    f"arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/{fn}-*",
                 ],
             },
             {"Sid": "Tables", "Effect": "Allow", "Action": list(DYNAMODB_ACTIONS), "Resource": tables},
-            *_secret_statements("CursorKey", secret),
-            *_secret_statements(
-                "OriginVerifyKey", f"arn:aws:secretsmanager:*:*:secret:{origin_secret_name(stage)}-*"),
-            *_secret_statements("PaymentKey", payment),
+            *_secret_statements("CursorKey", secret, key),
+            *_secret_statements("OriginVerifyKey", f"{secrets}:{origin_secret_name(stage)}-*", key),
+            *_secret_statements("PaymentKey", payment, key),
             {"Sid": "Tracing", "Effect": "Allow", "Action": list(XRAY_ACTIONS), "Resource": "*"},
             # Signing an image upload's POST policy: S3 accepts the form only if the
             # signer may put that key (catalog_lambda/images.py).
             # Order emails (catalog_lambda/notifications.py): SendEmail is authorized on
             # the sending identity and on the configuration set; the From address is pinned.
             {"Sid": "OrderEmails", "Effect": "Allow", "Action": ["ses:SendEmail"],
-             "Resource": ["arn:aws:ses:*:*:identity/*",
-                          f"arn:aws:ses:*:*:configuration-set/{ses_configuration_set_name(stage)}"],
+             "Resource": [f"arn:{partition}:ses:{region}:{account}:identity/*",
+                          f"arn:{partition}:ses:{region}:{account}:configuration-set/"
+                          f"{ses_configuration_set_name(stage)}"],
              "Condition": {"StringEquals": {"ses:FromAddress": stage_config(stage).sender or "none@invalid"}}},
             {"Sid": "ProductImageUploads", "Effect": "Allow", "Action": ["s3:PutObject"],
-             "Resource": f"arn:aws:s3:::{default_images_bucket_name(stage, '*', '*')}/img/products/*"},
+             "Resource": f"arn:{partition}:s3:::{default_images_bucket_name(stage, account, region)}/img/products/*"},
         ],
     }
 
 
 def render(stage: str) -> str:
     return json.dumps(lambda_policy(stage), indent=2) + "\n"
-
-
-def write_all() -> list[Path]:
-    written = []
-    for stage in sorted(STAGES):
-        path = policy_path(stage)
-        path.write_text(render(stage), encoding="utf-8")
-        written.append(path)
-    return written

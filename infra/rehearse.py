@@ -38,6 +38,8 @@ EMULATOR_START_SECONDS = 60.0
 STEP_TIMEOUT_SECONDS = 900.0
 TAIL_LINES = 25
 ACCOUNT = "123456789012"  # the emulator's account
+REHEARSAL_REPOSITORY = "example-owner/serverless-store"
+CHALICE_CONFIG = PROJECT_DIR / ".chalice" / "config.json"
 
 
 @dataclass
@@ -190,15 +192,23 @@ def _outputs(rehearsal: Rehearsal, stack: str, region: str | None = None) -> dic
     return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
 
 
-def check_repository(rehearsal: Rehearsal) -> str:
+def check_ci_stack(rehearsal: Rehearsal) -> str:
     from infra.config import stage_config
 
+    note = check_stacks("ci")(rehearsal)
     cfg = stage_config(rehearsal.stage)
-    if not cfg.github_repository:
-        raise StepFailed("github_repository is empty in infra/config.py")
     oidc = "this stage's ci stack creates GitHub's OIDC provider" if cfg.create_oidc_provider else \
-        "this stage expects GitHub's OIDC provider to exist (create_oidc_provider is off)"
-    return f"github_repository = {cfg.github_repository!r}; {oidc}"
+        "this stage expects GitHub's OIDC provider to exist (CreateOidcProvider=true creates it)"
+    return f"{note}; {oidc}"
+
+
+def check_function_role(rehearsal: Rehearsal) -> str:
+    from infra.chalice_config import committed_role_arn
+
+    arn = committed_role_arn(rehearsal.stage)
+    if f"::{ACCOUNT}:" not in arn:
+        raise StepFailed(f".chalice/config.json names {arn}, not the role of account {ACCOUNT}")
+    return f"iam_role_arn = {arn} (put back as committed when the rehearsal ends)"
 
 
 def check_exports(*names: str) -> Callable[[Rehearsal], str]:
@@ -256,10 +266,16 @@ def steps() -> list[Step]:
     image_stand_in = ("container image build and push: the emulator has no image registry, so the image's "
                       "manifest is put into ECR through its API and the step runs with BUILD=0")
     return [
-        Step("1", "say which GitHub repository may deploy (infra/config.py)", "", check=check_repository),
+        Step("1", "the ci stack: who may deploy, the deploy roles, the permissions boundary, the function role",
+             f"{VENV_PYTHON} -m infra deploy --stage {{stage}} --stack ci --parameter GitHubRepository=OWNER/NAME",
+             run_as=f"{VENV_PYTHON} -m infra deploy --stage {{stage}} --stack ci "
+                    f"--parameter GitHubRepository={REHEARSAL_REPOSITORY}",
+             stand_in=f"the repository: {REHEARSAL_REPOSITORY} stands for yours", check=check_ci_stack),
+        Step("1.1", "the function role into .chalice/config.json (then commit it)",
+             f"{VENV_PYTHON} -m infra function-role --stage {{stage}} --write", check=check_function_role),
         Step("2", "the stacks the app needs",
-             'make deploy-infra STAGE={stage} STACK="secrets network data auth ci"',
-             check=check_stacks("secrets", "network", "data", "auth", "ci")),
+             'make deploy-infra STAGE={stage} STACK="secrets network data auth"',
+             check=check_stacks("secrets", "network", "data", "auth")),
         Step("3", "the container stack, with no tasks until its image exists (Bootstrap computed)",
              "make deploy-infra STAGE={stage} STACK=container", check=check_stacks("container"), container_path=True),
         Step("4", "the API's first deploy", "make deploy STAGE={stage}", check=check_one_api),
@@ -369,6 +385,9 @@ def rehearse(stage: str, out_dir: Path = OUT_DIR, out: Callable[[str], None] = p
     emulator = start_emulator(port, record, out_dir / "emulator.log")
     rehearsal = Rehearsal(stage, f"http://127.0.0.1:{port}", record, out_dir)
     all_steps = steps()
+    # Step 1.1 writes the emulator's role ARN into .chalice/config.json, as the bootstrap
+    # does for a real account; the checkout gets its committed file back afterwards.
+    committed_config = CHALICE_CONFIG.read_bytes()
     try:
         for step in all_steps:
             outcome = rehearsal.run(step)
@@ -376,6 +395,7 @@ def rehearse(stage: str, out_dir: Path = OUT_DIR, out: Callable[[str], None] = p
             if not outcome.ok:
                 break
     finally:
+        CHALICE_CONFIG.write_bytes(committed_config)
         emulator.terminate()
         try:
             emulator.wait(timeout=10)

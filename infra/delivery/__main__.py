@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from infra.aws import InfraError, resolve_target
 from infra.delivery import app, server, site
-from infra.delivery.aws import resolve_target
-from infra.delivery.errors import DeliveryError
 from infra.delivery.state import DeploymentStateStore, StateLocation, saved_rest_api_id
 
 
@@ -62,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
                           build=args.build, wait=args.wait)
         else:
             return show_state(args.stage, args.region, args.rest_api_id)
-    except DeliveryError as error:
+    except InfraError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0

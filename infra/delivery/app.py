@@ -1,18 +1,18 @@
-"""``make deploy STAGE=...``: the code-only redeploy of the API (``chalice deploy``).
+"""``make deploy STAGE=...``: the code-only redeploy of the API: ``chalice deploy`` with its state kept.
 
-Steps, each printed:
+It runs the same ``chalice deploy --stage <stage>`` a user types at the repository root
+(:mod:`infra.chalice_cli` makes the package lean, attaches the authorizer and puts the
+gateway responses in the API definition), wrapped in what a fresh clone lacks:
 
 1. find the stage's target (account, region, endpoint) and the Cognito user pool ARN,
-   read from the auth stack's output ``UserPoolArn`` (``store-<stage>-auth``): it reaches
-   ``API_COGNITO_POOL_ARNS`` and so the routes' authorizer, never a hand-edited file;
-2. lay out the lean staged project (``infra.package.stage_project``) in
-   ``build/chalice-<stage>`` and restore ``.chalice/deployed/<stage>.json`` from the
-   state bucket (:mod:`infra.delivery.state`), so a fresh clone updates the existing
-   function and API instead of creating new ones;
-3. run ``chalice deploy --stage <stage>`` there, then save the state back (also when the
-   deploy fails part-way, so whatever it created is not orphaned);
-4. put the gateway responses (:mod:`infra.delivery.gateway`) and deploy the API stage;
-5. report each function's code sha before and after, and whether anything was created.
+   read from the auth stack's output ``UserPoolArn`` (``store-<stage>-auth``) and handed to
+   Chalice as ``API_COGNITO_POOL_ARNS``;
+2. restore ``.chalice/deployed/<stage>.json`` from the state bucket
+   (:mod:`infra.delivery.state`), so a fresh clone updates the existing function and API
+   instead of creating new ones;
+3. run ``chalice deploy --stage <stage>``, then save the state back (also when the deploy
+   fails part-way, so whatever it created is not orphaned);
+4. report each function's code sha before and after, and whether anything was created.
 
 No CloudFormation stack is created or updated here.
 """
@@ -30,11 +30,9 @@ from botocore.exceptions import ClientError
 
 from catalog_lambda.settings import ENV_AUTHORIZER_POOL_ARNS  # read while Chalice builds the API
 from infra import package as packaging
-from infra.config import API_STAGE_NAME
+from infra.aws import Target, read_outputs, resolve_target
 from infra.delivery import names
-from infra.delivery.aws import Target, read_outputs, resolve_target
 from infra.delivery.errors import DeliveryError
-from infra.delivery.gateway import GATEWAY_RESPONSES, apply_gateway_responses
 from infra.delivery.state import (
     DeploymentStateStore,
     StateLocation,
@@ -56,7 +54,6 @@ class AppDeployReport:
     rest_apis_after: tuple[str, ...]
     restored_state_version: str | None
     saved_state_version: str | None
-    gateway_deployment_id: str
     pool_arn: str
 
     @property
@@ -100,7 +97,7 @@ def run_chalice(command: Sequence[str], stage: str, project_dir: Path, env: dict
 
 
 def deploy(stage: str, *, region: str | None = None, chalice_command: Sequence[str] | None = None,
-           out: Printer = print) -> AppDeployReport:
+           project_dir: Path = packaging.PROJECT_DIR, out: Printer = print) -> AppDeployReport:
     """Deploy the API's code to ``stage``; see the module docstring for the steps."""
     target = resolve_target(stage, region)
     out(f"deploy app: {target.describe()}")
@@ -111,7 +108,6 @@ def deploy(stage: str, *, region: str | None = None, chalice_command: Sequence[s
     store = DeploymentStateStore(target.client("s3"),
                                  StateLocation.for_stage(stage, target.account_id, target.region))
     store.check_bucket()
-    project_dir = packaging.stage_project(packaging.BUILD_DIR / f"chalice-{stage}")
     state_path = local_state_path(project_dir, stage)
     restored = store.restore(state_path)
     if restored is None:
@@ -137,9 +133,6 @@ def deploy(stage: str, *, region: str | None = None, chalice_command: Sequence[s
     apis_after = tuple(rest_api_ids(after_resources))
     if len(apis_after) != 1:
         raise DeliveryError(f"expected one REST API in Chalice's state, found {list(apis_after)}")
-    deployment_id = apply_gateway_responses(target.client("apigateway"), apis_after[0], API_STAGE_NAME)
-    out(f"gateway responses: {len(GATEWAY_RESPONSES)} set on REST API {apis_after[0]}, "
-        f"stage {API_STAGE_NAME!r} redeployed ({deployment_id})")
 
     report = AppDeployReport(
         stage=stage,
@@ -149,7 +142,6 @@ def deploy(stage: str, *, region: str | None = None, chalice_command: Sequence[s
         rest_apis_after=apis_after,
         restored_state_version=restored,
         saved_state_version=saved,
-        gateway_deployment_id=deployment_id,
         pool_arn=pool_arn,
     )
     _print_summary(report, out)

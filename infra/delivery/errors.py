@@ -1,11 +1,11 @@
-"""Errors of the delivery tooling."""
+"""Errors of the delivery: all derive from :class:`infra.aws.InfraError`, the toolkit's one error root."""
 
 from __future__ import annotations
 
+from infra.aws import InfraError, MissingInfrastructureError
 
-class DeliveryError(Exception):
+__all__ = ["DeliveryError", "MissingInfrastructureError"]
+
+
+class DeliveryError(InfraError):
     """A deploy cannot go on: something it needs is missing or a step failed."""
-
-
-class MissingInfrastructureError(DeliveryError):
-    """A stack, bucket or service the deploy reads has not been created yet."""

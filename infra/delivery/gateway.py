@@ -3,10 +3,14 @@
 Requests refused before the function runs (authorizer refusals, unknown paths,
 throttling, timeouts, oversized bodies) are answered by API Gateway itself, by default
 as ``{"message": ...}``. Gateway responses make them ``{"error": {"code", "message",
-"details": []}}`` like every answer of the app. They are part of the REST API's
-definition, which Chalice overwrites on every deploy (PutRestApi, mode overwrite), so
-:func:`apply_gateway_responses` runs after every ``chalice deploy`` and then creates a
-new deployment of the stage so they take effect.
+"details": []}}`` like every answer of the app.
+
+They are part of the REST API's definition, which Chalice overwrites on every deploy
+(PutRestApi, mode overwrite). So they travel *in* that definition: :func:`swagger_extension`
+is the ``x-amazon-apigateway-gateway-responses`` block that :mod:`infra.chalice_cli` adds
+to the document Chalice generates, for ``chalice deploy`` (bare or through ``make
+deploy``) and ``chalice package`` alike. :func:`apply_gateway_responses` puts them
+through the API instead, for an API deployed some other way.
 """
 
 from __future__ import annotations
@@ -29,20 +33,31 @@ class GatewayResponse:
     def body(self) -> str:
         return json.dumps({"error": {"code": self.code, "message": self.message, "details": []}})
 
+    def parameters(self) -> dict[str, str]:
+        return {
+            "gatewayresponse.header.Content-Type": "'application/json'",
+            "gatewayresponse.header.Cache-Control": "'no-store'",
+            **{f"gatewayresponse.header.{name}": f"'{value}'" for name, value in self.headers},
+        }
+
     def request(self, rest_api_id: str) -> dict[str, Any]:
+        """PutGatewayResponse's arguments."""
         params: dict[str, Any] = {
             "restApiId": rest_api_id,
             "responseType": self.response_type,
             "responseTemplates": {JSON: self.body()},
-            "responseParameters": {
-                "gatewayresponse.header.Content-Type": "'application/json'",
-                "gatewayresponse.header.Cache-Control": "'no-store'",
-                **{f"gatewayresponse.header.{name}": f"'{value}'" for name, value in self.headers},
-            },
+            "responseParameters": self.parameters(),
         }
         if self.status is not None:
             params["statusCode"] = self.status
         return params
+
+    def definition(self) -> dict[str, Any]:
+        """This response in an API definition (``x-amazon-apigateway-gateway-responses`` entry)."""
+        item: dict[str, Any] = {"responseParameters": self.parameters(), "responseTemplates": {JSON: self.body()}}
+        if self.status is not None:
+            item["statusCode"] = self.status
+        return item
 
 
 _SIGN_IN = "sign in: a valid Authorization: Bearer token is required"
@@ -75,6 +90,14 @@ GATEWAY_RESPONSES: tuple[GatewayResponse, ...] = (
     GatewayResponse("API_CONFIGURATION_ERROR", "500", "internal_error",
                     "an unexpected error occurred; it has been logged"),
 )
+
+
+SWAGGER_EXTENSION = "x-amazon-apigateway-gateway-responses"
+
+
+def swagger_extension() -> dict[str, dict[str, Any]]:
+    """Every gateway response, keyed by type, as the API definition carries them."""
+    return {response.response_type: response.definition() for response in GATEWAY_RESPONSES}
 
 
 def apply_gateway_responses(apigateway: Any, rest_api_id: str, stage_name: str) -> str:

@@ -7,19 +7,7 @@ at once. Reading them takes DescribeStacks only: nothing is created or updated.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from infra.config import stack_name
-
-
-@dataclass(frozen=True)
-class StackOutput:
-    stack: str  # the stack's short name, as in infra.stacks.STACKS
-    key: str  # the output's logical id
-
-    def stack_name(self, stage: str) -> str:
-        return stack_name(stage, self.stack)
-
+from infra.aws import StackOutput
 
 USER_POOL_ARN = StackOutput("auth", "UserPoolArn")
 USER_POOL_ID = StackOutput("auth", "UserPoolId")
@@ -29,6 +17,7 @@ DISTRIBUTION_ID = StackOutput("edge", "DistributionId")
 CLUSTER_NAME = StackOutput("container", "ClusterName")
 SERVICE_NAME = StackOutput("container", "ServiceName")
 REPOSITORY_URI = StackOutput("container", "RepositoryUri")
+FUNCTION_ROLE_ARN = StackOutput("ci", "FunctionRoleArn")
 
 ALL: tuple[StackOutput, ...] = (USER_POOL_ARN, USER_POOL_ID, USER_POOL_CLIENT_ID, SITE_BUCKET, DISTRIBUTION_ID,
-                                CLUSTER_NAME, SERVICE_NAME, REPOSITORY_URI)
+                                CLUSTER_NAME, SERVICE_NAME, REPOSITORY_URI, FUNCTION_ROLE_ARN)

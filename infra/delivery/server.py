@@ -1,9 +1,10 @@
 """``make deploy-server STAGE=...``: a new container image, then a rolling update of the ECS service.
 
 1. The image ``<repository>:<tag>`` (tag: the commit, ``git rev-parse HEAD``) is built
-   from ``site/server/Dockerfile`` and pushed to the stage's ECR repository, but only
-   where a Docker engine answers (the deploy-server workflow's runner). Without one the
-   build is skipped with a message, and the image must already be in the repository
+   from ``site/server/Dockerfile`` and pushed to the stage's ECR repository, unless that
+   tag is already there (ECR's tags are immutable, so re-running a deploy for the same
+   commit reuses the image), and only where a Docker engine answers (the deploy-server
+   workflow's runner). Without one the build is skipped with a message, and the image must already be in the repository
    (pushed by that workflow) or be named with ``--image`` (a rollback to an older tag).
 2. A new revision of the service's task definition is registered: the current one with
    the server container's image replaced, everything else copied.
@@ -23,8 +24,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from infra.aws import Target, read_outputs, resolve_target
 from infra.delivery import names
-from infra.delivery.aws import Target, read_outputs, resolve_target
 from infra.delivery.errors import DeliveryError, MissingInfrastructureError
 
 Printer = Callable[[str], None]
@@ -117,7 +118,10 @@ def deploy(stage: str, *, region: str | None = None, image: str | None = None, t
     if image is None:
         tag = tag or git_commit()
         image = f"{repository_uri}:{tag}"
-        if build and docker_available():
+        if image_exists(ecr, repository_name, tag):
+            # ECR tags are immutable: a re-run for the same commit would fail to push.
+            out(f"image: {image} is already in ECR (tags are immutable): build and push skipped")
+        elif build and docker_available():
             build_and_push(ecr, image, out)
             built = True
         else:

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infra.aws import Target, read_outputs, resolve_target
 from infra.delivery import names
-from infra.delivery.aws import Target, read_outputs, resolve_target
 
 Printer = Callable[[str], None]
 PROJECT_DIR = Path(__file__).resolve().parents[2]

@@ -17,10 +17,19 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from infra.aws import (
+    chalice_resources,
+    chalice_state_key,
+    error_code,
+    function_arns,
+    rest_api_ids,
+    saved_rest_api_id,
+)
 from infra.config import state_bucket_name
 from infra.delivery.errors import DeliveryError, MissingInfrastructureError
 
-STATE_PREFIX = "chalice/deployed"
+__all__ = ["DeploymentStateStore", "StateLocation", "deployed_resources", "function_arns", "local_state_path",
+           "rest_api_ids", "saved_rest_api_id"]
 
 
 @dataclass(frozen=True)
@@ -30,7 +39,7 @@ class StateLocation:
 
     @classmethod
     def for_stage(cls, stage: str, account_id: str, region: str) -> StateLocation:
-        return cls(bucket=state_bucket_name(stage, account_id, region), key=f"{STATE_PREFIX}/{stage}.json")
+        return cls(bucket=state_bucket_name(stage, account_id, region), key=chalice_state_key(stage))
 
     def __str__(self) -> str:
         return f"s3://{self.bucket}/{self.key}"
@@ -51,7 +60,9 @@ class DeploymentStateStore:
     def check_bucket(self) -> None:
         try:
             self._s3.head_bucket(Bucket=self.location.bucket)
-        except ClientError:
+        except ClientError as error:
+            if error_code(error) not in ("404", "NoSuchBucket", "NotFound", "403", "AccessDenied"):
+                raise
             raise MissingInfrastructureError(
                 f"state bucket {self.location.bucket} is missing: deploy the infrastructure first (make deploy-infra)"
             ) from None
@@ -61,7 +72,7 @@ class DeploymentStateStore:
         try:
             result = self._s3.get_object(Bucket=self.location.bucket, Key=self.location.key)
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code")
+            code = error_code(error)
             if code in ("NoSuchKey", "404"):
                 return None
             raise DeliveryError(f"cannot read {self.location}: {code or error} (may these credentials "
@@ -100,23 +111,4 @@ def deployed_resources(path: Path) -> list[dict[str, Any]]:
     """The resources listed in a Chalice state file (empty when there is none)."""
     if not path.exists():
         return []
-    resources = json.loads(path.read_text()).get("resources", [])
-    return [r for r in resources if isinstance(r, dict)]
-
-
-def function_arns(resources: list[dict[str, Any]]) -> list[str]:
-    return [str(r["lambda_arn"]) for r in resources if r.get("resource_type") == "lambda_function"]
-
-
-def rest_api_ids(resources: list[dict[str, Any]]) -> list[str]:
-    return [str(r["rest_api_id"]) for r in resources if r.get("resource_type") == "rest_api"]
-
-
-def saved_rest_api_id(s3: Any, stage: str, account_id: str, region: str) -> str | None:
-    """The REST API id in the stage's saved Chalice state (the edge stack's RestApiId), or None."""
-    saved = DeploymentStateStore(s3, StateLocation.for_stage(stage, account_id, region)).load()
-    if saved is None:
-        return None
-    ids = [str(r["rest_api_id"]) for r in json.loads(saved[0]).get("resources", [])
-           if isinstance(r, dict) and r.get("resource_type") == "rest_api" and r.get("rest_api_id")]
-    return ids[0] if ids else None
+    return chalice_resources(path.read_bytes())

@@ -29,11 +29,18 @@ from chalice.local import (
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
+# Chalice's local gateway marks "no route for this path" with this error type, and then
+# answers a bare 403 ("Missing Authentication Token"), or, when the request carries an
+# Authorization header, API Gateway's SigV4 complaint with the whole header echoed.
+_NO_ROUTE_ERROR_TYPE = "UnauthorizedException"
+
+
 class ContractRequestHandler(ChaliceRequestHandler):
     def _send_error_response(self, error: LocalGatewayException) -> None:
-        if isinstance(error, ForbiddenError) and b"Missing Authentication Token" in (error.body or b""):
+        if isinstance(error, ForbiddenError) and (error.headers or {}).get("x-amzn-ErrorType") == _NO_ROUTE_ERROR_TYPE:
+            # As the deployed API's MISSING_AUTHENTICATION_TOKEN gateway response: a 404, no token echoed.
             body = json.dumps({"error": {"code": "not_found", "message": "no such resource", "details": []}})
-            self._send_http_response(404, {"Content-Type": "application/json"}, body)
+            self._send_http_response(404, {"Content-Type": "application/json", "Cache-Control": "no-store"}, body)
             return
         super()._send_error_response(error)
 
@@ -59,14 +66,18 @@ class BackloggedHTTPServer(ThreadedHTTPServer):
     request_queue_size = 256
 
 
+def local_server(app_obj: Any, config: Any, host: str, port: int) -> LocalDevServer:
+    """Chalice's local server with this module's handler and backlog (``chalice local`` uses it too)."""
+    return LocalDevServer(app_obj, config, host, port, handler_cls=ContractRequestHandler,
+                          server_cls=BackloggedHTTPServer)
+
+
 def create_server(port: int, stage: str = "dev", host: str = "127.0.0.1") -> LocalDevServer:
     from chalice.cli.factory import CLIFactory
 
     factory = CLIFactory(str(PROJECT_DIR), environ=os.environ)
     config = factory.create_config_obj(chalice_stage_name=stage)
-    app_obj = config.chalice_app
-    return LocalDevServer(app_obj, config, host, port, handler_cls=ContractRequestHandler,
-                          server_cls=BackloggedHTTPServer)
+    return local_server(config.chalice_app, config, host, port)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -14,6 +14,9 @@ Emulator fixes (moto behaves unlike AWS; the deploy code is right):
 * change sets of a parameter-only update: moto lists no change when only parameters
   differ (``Bootstrap=true`` -> ``false``), so the deploy would find nothing to do.
   Fixed: resources that use a changed parameter (or a condition on it) are listed.
+* parameters kept with ``UsePreviousValue``: moto takes a parameter the last request did
+  not name as changed, and then updates every resource that references it, even one a
+  false condition never created (which fails). Fixed: compared with the stack's values.
 * KMS keys: moto's CloudFormation handler passes ``Tags`` ({Key, Value}) to its KMS API,
   which wants {TagKey, TagValue}; a tagged key is an HTML 500 ("KeyError: 'TagKey'").
 * API Gateway: moto's ImportRestApi/PutRestApi take only OpenAPI 3 with an
@@ -295,8 +298,10 @@ def _fix_parameter_diff() -> None:
             return changes
         template = self.template_dict
         declared = template.get("Parameters") or {}
+        # What the stack has now (its resolved values): a parameter sent as UsePreviousValue
+        # arrives with exactly that value, so it is no change.
         old = _resolved((self.stack.template_dict or {}).get("Parameters") or {},
-                        self.stack.resource_map.input_parameters)
+                        {k: v for k, v in self.stack.stack_parameters.items() if k in declared})
         new = _resolved(declared, self.parameters)
         changed = {name for name in declared if old.get(name) != new.get(name)}
         if not changed:
@@ -314,6 +319,26 @@ def _fix_parameter_diff() -> None:
         return changes
 
     _patch(ChangeSet, "diff", diff)
+
+
+def _fix_previous_values() -> None:
+    from moto.cloudformation.parsing import ResourceMap
+
+    original = ResourceMap.update
+
+    def update(self: Any, template: dict[str, Any], parameters: dict[str, Any] | None = None) -> None:
+        # moto counts a parameter as changed when the last request did not name it, so a
+        # value kept through UsePreviousValue (the stack's own value) "changes", and moto
+        # then updates resources that reference it, even ones never created (a false
+        # condition), which fails. Compare against the values the stack really has.
+        declared = (template.get("Parameters") or {}).keys()
+        current = {k: v for k, v in self.resolved_parameters.items() if k in declared}
+        if parameters and any(k not in self.input_parameters for k in parameters):
+            record({"kind": "fix", "fix": "UsePreviousValue is no parameter change"})
+        self.input_parameters = {**current, **(self.input_parameters or {})}
+        original(self, template, parameters)
+
+    _patch(ResourceMap, "update", update)
 
 
 def _fix_kms_tags() -> None:
@@ -364,6 +389,7 @@ def install(record_path: Path | None) -> None:
     _install_stand_ins()
     _fix_change_sets()
     _fix_parameter_diff()
+    _fix_previous_values()
     _fix_kms_tags()
     _fix_swagger_import()
 

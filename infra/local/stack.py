@@ -219,9 +219,6 @@ def up(args: argparse.Namespace) -> int:
             cursor_secret_name=secret_name, admin_email=bootstrap.ADMIN_EMAIL,
             shopper_email=bootstrap.SHOPPER_EMAIL, payment_webhook_secret=webhook_secret,
         )
-        state_file.parent.mkdir(parents=True, exist_ok=True)
-        state_file.write_text(json.dumps(asdict(info), indent=2))
-        written = state_file.read_text()
 
         app_env = {
             **base_env,
@@ -242,6 +239,13 @@ def up(args: argparse.Namespace) -> int:
             settings_module.ENV_PAYMENT_SECRET_NAME: payment_secret,
             settings_module.ENV_SITE_URL: urls["site"],
         }
+        # The state file also carries the API's own settings (what app_env adds to the
+        # inherited environment), so a `chalice local` at the root serves the same API
+        # (infra.chalice_cli).
+        api_environment = {k: v for k, v in app_env.items() if base_env.get(k) != v}
+        state_file.parent.mkdir(parents=True, exist_ok=True)
+        state_file.write_text(json.dumps({**asdict(info), "api_environment": api_environment}, indent=2))
+        written = state_file.read_text()
         server_env = {**app_env, **server_environment(STAGE, urls["site"], secret_name)}
         for name, argv, health in _services(python, ports, args):
             proc = supervisor.start(name, argv, server_env if name == "server" else app_env)

@@ -2,7 +2,14 @@
 
 ``STACKS`` lists them in deploy order (later stacks import earlier stacks' exports).
 ``edge-global`` always lives in us-east-1 (CloudFront's WAF and certificates); every
-other stack lives in the stage's region. ``stacks_for`` is a stage's own list: without
+other stack lives in the stage's region. ``ci`` comes first: an administrator deploys
+it, and it makes the permissions boundary and the execution role the others need.
+
+Every IAM role of every other stack carries the stage's permissions boundary
+(:func:`with_boundary` sets it on any role whose builder did not), because the
+CloudFormation execution role may create no role without it.
+
+``stacks_for`` is a stage's own list: without
 the container path (``StageConfig.container_path``) the stage has no network and no
 container stack.
 """
@@ -12,12 +19,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from troposphere import Template
+from troposphere import Template, iam
 
 from infra.config import GLOBAL_REGION, ConfigError, StageConfig
 from infra.stacks import auth, ci, container, data, edge, edge_global, network, observability, secrets
+from infra.stacks.common import permissions_boundary_arn
 
 Builder = Callable[[StageConfig], Template]
+
+
+def with_boundary(build: Builder) -> Builder:
+    """``build``, with the stage's permissions boundary on every role that has none."""
+
+    def bounded(cfg: StageConfig) -> Template:
+        template = build(cfg)
+        for resource in template.resources.values():
+            if isinstance(resource, iam.Role) and "PermissionsBoundary" not in resource.properties:
+                resource.PermissionsBoundary = permissions_boundary_arn(cfg)
+        return template
+
+    bounded.__name__ = getattr(build, "__name__", "build")
+    bounded.__doc__ = build.__doc__
+    return bounded
 
 
 @dataclass(frozen=True)
@@ -31,15 +54,15 @@ class StackSpec:
 
 
 STACKS: tuple[StackSpec, ...] = (
-    StackSpec("secrets", secrets.build),
-    StackSpec("network", network.build),
-    StackSpec("data", data.build),
-    StackSpec("auth", auth.build),
-    StackSpec("container", container.build),
-    StackSpec("edge-global", edge_global.build, global_region=True),
-    StackSpec("edge", edge.build),
-    StackSpec("observability", observability.build),
     StackSpec("ci", ci.build),
+    StackSpec("secrets", with_boundary(secrets.build)),
+    StackSpec("network", with_boundary(network.build)),
+    StackSpec("data", with_boundary(data.build)),
+    StackSpec("auth", with_boundary(auth.build)),
+    StackSpec("container", with_boundary(container.build)),
+    StackSpec("edge-global", with_boundary(edge_global.build), global_region=True),
+    StackSpec("edge", with_boundary(edge.build)),
+    StackSpec("observability", with_boundary(observability.build)),
 )
 STACK_NAMES: tuple[str, ...] = tuple(spec.name for spec in STACKS)
 CONTAINER_PATH_STACKS = frozenset({"network", "container"})

@@ -22,11 +22,16 @@ from troposphere import (
     s3,
 )
 
-from infra.config import APP, StageConfig, export_name
+from infra.config import APP, StageConfig, export_name, permissions_boundary_name
 
 ACCOUNT = "${AWS::AccountId}"
 REGION = "${AWS::Region}"
 PARTITION = "${AWS::Partition}"
+
+
+def permissions_boundary_arn(cfg: StageConfig) -> Sub:
+    """The stage's permissions boundary (ci stack): every role the stacks create carries it."""
+    return Sub(f"arn:{PARTITION}:iam::{ACCOUNT}:policy/{permissions_boundary_name(cfg.stage)}")
 
 # checkov reads resource-level skips from CloudFormation Metadata. Only a handful of
 # resources need one, each for a reason specific to that resource (the account-wide

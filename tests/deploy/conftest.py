@@ -1,22 +1,24 @@
 """Fixtures of the deploy tests: a recording emulator, stand-in infrastructure, fresh clones.
 
 Everything is set up here, so ``pytest tests/deploy`` alone passes: the emulator (moto
-server, made linearizable, plus a request log) runs on a free 127.0.0.1 port, the
-credentials are the fake ones of ``tests/conftest.py``, and every subprocess gets
-``AWS_ENDPOINT_URL`` pointing at the emulator, the standard variable the delivery
-code honours.
+server, made linearizable, plus a request log, plus the API definition adapter of
+``recording_emulator.py``) runs on a free 127.0.0.1 port, the credentials are the fake
+ones of ``tests/conftest.py``, and every subprocess gets ``AWS_ENDPOINT_URL`` pointing at
+the emulator, the standard variable Chalice, boto3 and the delivery code honour. So
+the commands run are the literal ones: ``chalice deploy --stage prod``, ``python -m
+infra.delivery app`` (``make deploy``).
 
 The infrastructure the delivery reads is stood in for, not deployed: moto's
 CloudFormation cannot create a Cognito user pool (``AWS::Cognito::UserPool`` has no
 moto model), so the pool is made through Cognito's API and small
 stacks named as the real ones (``store-<stage>-auth`` ...) carry the outputs the delivery
 reads (:mod:`infra.delivery.names`; ``test_names.py`` checks the real templates have them).
-The state bucket is created with the settings of the data stack's (private, versioned).
+The state bucket is created with the settings of the data stack's (private, versioned),
+and the function role (the ci stack's ``FunctionRoleArn``) as an IAM role.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -29,10 +31,10 @@ from typing import Any
 import boto3
 import pytest
 
-from infra import package as packaging
-from infra.config import stack_name, state_bucket_name
+from infra.aws import StackOutput
+from infra.chalice_config import FUNCTION_ROLE_ARN
+from infra.config import function_role_name, stack_name, state_bucket_name
 from infra.delivery import names
-from infra.delivery.names import StackOutput
 from infra.local.processes import ServerExitedError, start_server, stop_group
 from tests.conftest import free_port
 
@@ -86,7 +88,7 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
         stop_group(proc)
 
 
-def outputs_stack(emulator: Emulator, stack: str, values: dict[StackOutput, str]) -> None:
+def outputs_stack(emulator: Emulator, stack: str, values: dict[StackOutput, str], stage: str = STAGE) -> None:
     """A stand-in for stack ``store-<stage>-<stack>`` with the outputs the delivery reads from it."""
     assert all(item.stack == stack for item in values)
     template = {
@@ -95,7 +97,8 @@ def outputs_stack(emulator: Emulator, stack: str, values: dict[StackOutput, str]
                                  "Properties": {"Name": f"/tests/{stack}", "Type": "String", "Value": "stand-in"}}},
         "Outputs": {item.key: {"Value": value} for item, value in values.items()},
     }
-    emulator.client("cloudformation").create_stack(StackName=stack_name(STAGE, stack),
+    template["Resources"]["Marker"]["Properties"]["Name"] = f"/tests/{stage}/{stack}"
+    emulator.client("cloudformation").create_stack(StackName=stack_name(stage, stack),
                                                    TemplateBody=json.dumps(template))
 
 
@@ -105,56 +108,65 @@ class Infrastructure:
     user_pool_id: str
     client_id: str
     state_bucket: str
+    function_role_arn: str
 
 
-@pytest.fixture(scope="session")
-def infrastructure(emulator: Emulator) -> Infrastructure:
-    """``make deploy-infra`` stood in for: the auth exports and the state bucket of stage dev."""
+def stage_infrastructure(emulator: Emulator, stage: str) -> Infrastructure:
+    """``make deploy-infra`` stood in for: the auth outputs, the function role and the state bucket of ``stage``."""
     cognito = emulator.client("cognito-idp")
-    pool = cognito.create_user_pool(PoolName=f"store-{STAGE}-users")["UserPool"]
-    client = cognito.create_user_pool_client(UserPoolId=pool["Id"], ClientName=f"store-{STAGE}-storefront")
+    pool = cognito.create_user_pool(PoolName=f"store-{stage}-users")["UserPool"]
+    client = cognito.create_user_pool_client(UserPoolId=pool["Id"], ClientName=f"store-{stage}-storefront")
     client_id = client["UserPoolClient"]["ClientId"]
     outputs_stack(emulator, "auth", {names.USER_POOL_ARN: pool["Arn"], names.USER_POOL_ID: pool["Id"],
-                                     names.USER_POOL_CLIENT_ID: client_id})
-    bucket = state_bucket_name(STAGE, ACCOUNT, REGION)
+                                     names.USER_POOL_CLIENT_ID: client_id}, stage)
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                      "Principal": {"Service": "lambda.amazonaws.com"}}]}
+    role = emulator.client("iam").create_role(RoleName=function_role_name(stage),
+                                              AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    outputs_stack(emulator, "ci", {FUNCTION_ROLE_ARN: role["Arn"]}, stage)
+    bucket = state_bucket_name(stage, ACCOUNT, REGION)
     s3 = emulator.client("s3")
     s3.create_bucket(Bucket=bucket)
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
         "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
-    return Infrastructure(pool["Arn"], pool["Id"], client_id, bucket)
+    return Infrastructure(pool["Arn"], pool["Id"], client_id, bucket, role["Arn"])
 
 
 @pytest.fixture(scope="session")
-def wheels_cache() -> Path:
-    """The vendored --no-deps wheels, built once in this checkout (``infra.package``)."""
-    return packaging.vendored_dependencies()
+def infrastructure(emulator: Emulator) -> Infrastructure:
+    return stage_infrastructure(emulator, STAGE)
 
 
-def fresh_clone(dest: Path, wheels: Path) -> Path:
-    """``git clone`` of this repository's HEAD: no .chalice/deployed, no build/.
-
-    The wheels cache (``build/wheels-<hash of requirements.txt>``) is linked in when the
-    clone's requirements.txt hashes the same, so the clone does not download them again
-    (it would otherwise warm its own, from the package index).
-    """
+def fresh_clone(dest: Path) -> Path:
+    """``git clone`` of this repository's HEAD: no .chalice/deployed, no build/, no .chalice/deployments."""
     subprocess.run(["git", "clone", "--quiet", str(PROJECT_DIR), str(dest)], check=True)
     assert not (dest / ".chalice" / "deployed").exists()
-    own = dest / "build" / wheels.name
-    if hashlib.sha256((dest / "requirements.txt").read_bytes()).hexdigest()[:16] == wheels.name.removeprefix("wheels-"):
-        own.parent.mkdir(parents=True, exist_ok=True)
-        own.symlink_to(wheels, target_is_directory=True)
+    assert (dest / "vendor" / "api").is_symlink()
     return dest
 
 
-def deliver_app(emulator: Emulator, checkout: Path) -> subprocess.CompletedProcess[str]:
-    """Run the checkout's ``infra.delivery.app`` (real Chalice CLI, via the moto adapter)."""
-    result = subprocess.run([sys.executable, str(DEPLOY_DIR / "moto_adapter.py"), "deliver", "--stage", STAGE],
-                            cwd=checkout, env=emulator.env(), capture_output=True, text=True, timeout=300)
+def run_in(emulator: Emulator, checkout: Path, *argv: str, check: bool = True,
+           env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """A command in ``checkout``, aimed at the emulator; its output is shown with the test's."""
+    result = subprocess.run(list(argv), cwd=checkout, env={**emulator.env(), **(env or {})}, capture_output=True,
+                            text=True, timeout=300)
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
-    assert result.returncode == 0, (result.stdout[-3000:], result.stderr[-3000:])
+    if check:
+        assert result.returncode == 0, (result.stdout[-3000:], result.stderr[-3000:])
     return result
+
+
+def commit_function_role(emulator: Emulator, checkout: Path, stage: str) -> None:
+    """The README's bootstrap step: the ci stack's function role ARN into .chalice/config.json."""
+    run_in(emulator, checkout, sys.executable, "-m", "infra", "function-role", "--stage", stage, "--write")
+
+
+def deliver_app(emulator: Emulator, checkout: Path) -> subprocess.CompletedProcess[str]:
+    """``make deploy`` in the checkout: ``python -m infra.delivery app``, which runs ``chalice deploy``."""
+    commit_function_role(emulator, checkout, STAGE)
+    return run_in(emulator, checkout, sys.executable, "-m", "infra.delivery", "app", "--stage", STAGE)
 
 
 

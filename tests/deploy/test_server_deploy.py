@@ -1,4 +1,4 @@
-"""``make deploy-server``: no Docker engine here, so the build is skipped; the ECS rollout runs against the emulator."""
+"""``make deploy-server``: an image already in ECR is never rebuilt; the ECS rollout runs against the emulator."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def test_server_deploy_registers_a_revision_with_the_new_image_and_rolls_the_ser
     report = server.deploy(STAGE, tag="c0ffee", out=lines.append)
 
     assert not report.image_built
-    assert any("no Docker engine here, build and push skipped" in line for line in lines)
+    assert any("already in ECR (tags are immutable): build and push skipped" in line for line in lines)
     assert report.changed and report.task_definition_before == service["task"]["taskDefinitionArn"]
     ecs = emulator.client("ecs")
     (live,) = ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"]
@@ -99,18 +99,31 @@ def test_with_image_replaces_only_the_server_containers_image() -> None:
     assert definition["containerDefinitions"][0]["image"].endswith(":a")  # input untouched
 
 
-def test_make_deploy_server_skips_the_build_without_docker_and_rolls_the_commits_image(
+def test_make_deploy_server_rolls_the_commits_image_already_in_ecr_without_building(
         emulator: Emulator, service: dict[str, Any]) -> None:
     commit = server.git_commit()
     emulator.client("ecr").put_image(repositoryName=SERVICE, imageTag=commit, imageManifest=MANIFEST % ("7" * 64))
-    if server.docker_available():  # a CI runner: never build and push to the emulator
-        out = run_make(emulator, "deploy-server", f"STAGE={STAGE}", "BUILD=0").stdout
-        assert "build not wanted (--no-build), build and push skipped" in out
-    else:
-        out = run_make(emulator, "deploy-server", f"STAGE={STAGE}").stdout
-        assert "no Docker engine here, build and push skipped" in out
+    out = run_make(emulator, "deploy-server", f"STAGE={STAGE}").stdout
+    assert "already in ECR (tags are immutable): build and push skipped" in out
     assert f"endpoint {emulator.url}" in out
     (live,) = emulator.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])["services"]
     definition = emulator.client("ecs").describe_task_definition(taskDefinition=live["taskDefinition"])
     assert definition["taskDefinition"]["containerDefinitions"][0]["image"] == f"{service['uri']}:{commit}"
     assert f"task definition: registered {live['taskDefinition']}" in out
+
+
+def test_an_image_already_in_ecr_is_never_built_again(emulator: Emulator, service: dict[str, Any],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # As on a runner with Docker, re-running deploy-server for a commit already pushed:
+    # ECR's immutable tags would refuse the push, so the build must not even start.
+    monkeypatch.setattr(server, "docker_available", lambda: True)
+
+    def no_build(*_args: Any, **_kwargs: Any) -> None:
+        raise AssertionError("built and pushed an image that ECR already has")
+
+    monkeypatch.setattr(server, "build_and_push", no_build)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.url)
+    lines: list[str] = []
+    report = server.deploy(STAGE, tag="c0ffee", out=lines.append)
+    assert not report.image_built
+    assert any("already in ECR (tags are immutable): build and push skipped" in line for line in lines)

@@ -4,8 +4,8 @@ check-jsonschema's built-in ``vendor.github-workflows`` schema and zizmor (offli
 GitHub API calls) both come from requirements-dev.txt. The rules checked by hand:
 every action pinned to a full commit SHA, no AWS credential variables anywhere (only
 OIDC roles, whose ARNs are repository variables), ``id-token: write`` only where a role
-is assumed, one deploy at a time per stage, and infrastructure deployed only by hand
-through the stage's protected environment.
+is assumed, one deploy at a time per stage, every prod deploy in the protected ``prod``
+environment, and infrastructure deployed only by hand through the stage's environment.
 """
 
 from __future__ import annotations
@@ -115,10 +115,24 @@ def test_push_deploys_run_one_at_a_time_per_stage_after_main(name: str) -> None:
         assert job["concurrency"] == {"group": f"{name[:-4]}-{stage}", "cancel-in-progress": False}
         assert job["steps"][-1]["run"].startswith("make deploy")
         assert f"STAGE={stage}" in job["steps"][-1]["run"]
-        # The code role trusts main's ref, not an environment (an environment changes the OIDC subject).
-        assert "environment" not in job
+        # prod waits for a reviewer: its job runs in the `prod` environment, whose OIDC subject
+        # (environment:prod) is the only one prod's code role trusts; dev deploys on every push.
+        if stage == "prod":
+            assert job["environment"] == "prod"
+        else:
+            assert "environment" not in job
     if "test" in workflow["jobs"]:
         assert "test" in deploys["deploy-dev"]["needs"] and "test" in deploys["deploy-prod"]["needs"]
+
+
+def test_prods_roles_trust_exactly_the_environment_its_jobs_run_in() -> None:
+    from infra.config import stage_config
+    from infra.stacks.ci import code_deploy_subject
+
+    assert code_deploy_subject(stage_config("prod")) == "environment:prod"
+    assert code_deploy_subject(stage_config("dev")) == "ref:refs/heads/main"
+    for name in ("deploy-code.yml", "deploy-site.yml", "deploy-server.yml"):
+        assert load(WORKFLOWS_DIR / name)["jobs"]["deploy-prod"]["environment"] == "prod"
 
 
 def test_deploy_code_runs_on_app_code_and_tests_first() -> None:

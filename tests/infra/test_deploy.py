@@ -214,11 +214,49 @@ def test_cli_deploys_and_diffs_against_the_endpoint_from_the_environment(emulato
 
 
 def test_cli_reports_a_failing_stack_clearly(emulator_url: str) -> None:
-    # The ci stack imports the state bucket's export, which no stack of stage prod provides here.
+    # The container stack imports the network's exports, which no stack of stage prod provides here.
+    result = run_cli("deploy", "--stage", "prod", "--stack", "container", endpoint=emulator_url)
+    assert result.returncode == 1
+    assert "deploy failed: store-prod-container" in result.stderr
+    assert "store-prod-" in result.stderr
+
+
+def test_the_ci_stack_needs_the_github_repository_named(emulator_url: str) -> None:
     result = run_cli("deploy", "--stage", "prod", "--stack", "ci", endpoint=emulator_url)
     assert result.returncode == 1
-    assert "deploy failed: store-prod-ci" in result.stderr
-    assert "store-prod-chalice-state-bucket" in result.stderr
+    assert "no value for parameter(s) GitHubRepository" in result.stderr
+
+
+def test_a_second_deploy_keeps_the_parameters_given_to_the_first(emulator_url: str) -> None:
+    # Without UsePreviousValue CloudFormation would put both back to their template defaults:
+    # the repository would be missing, and CreateOidcProvider=true would turn false and delete
+    # the account's OIDC provider.
+    given = ("--parameter", "GitHubRepository=owner-one/store", "--parameter", "CreateOidcProvider=true")
+    first = run_cli("deploy", "--stage", "prod", "--stack", "ci", *given, endpoint=emulator_url)
+    assert first.returncode == 0, first.stderr
+    cfn = boto3.client("cloudformation", region_name="us-east-1", endpoint_url=emulator_url)
+
+    def values() -> dict[str, str]:
+        (stack,) = cfn.describe_stacks(StackName="store-prod-ci")["Stacks"]
+        return {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+
+    # An update that changes one parameter keeps the other: the change set carries both values.
+    # (moto does not copy a change set's parameters to the stack when it executes, so the
+    # change set is where CloudFormation's view of the update can be read.)
+    def clients(service: str, region: str) -> Any:
+        return boto3.client(service, region_name=region, endpoint_url=emulator_url)  # type: ignore[call-overload]
+
+    deployer = Deployer(stage_config("prod"), clients=clients, console=quiet_console(), poll_seconds=0.05)
+    (plan,) = deployer.plan(["ci"], {"GitHubRepository": "owner-two/store"})
+    result = deployer.create_change_set(plan)
+    described = cfn.describe_change_set(ChangeSetName=result.change_set_id, StackName="store-prod-ci")
+    assert {p["ParameterKey"]: p["ParameterValue"] for p in described["Parameters"]} == \
+        {"GitHubRepository": "owner-two/store", "CreateOidcProvider": "true"}
+    deployer.discard(result)
+    # One that gives nothing changes nothing.
+    third = run_cli("deploy", "--stage", "prod", "--stack", "ci", endpoint=emulator_url)
+    assert third.returncode == 0, third.stderr
+    assert values() == {"GitHubRepository": "owner-one/store", "CreateOidcProvider": "true"}
 
 
 # --- failure paths, with an in-memory CloudFormation --------------------------------------

@@ -104,6 +104,7 @@ class Lookups:
                 self.ec2.describe_flow_logs(FlowLogIds=[r.physical_id])["FlowLogs"]),
             "AWS::Logs::LogGroup": self.log_group,
             "AWS::IAM::Role": self.role,
+            "AWS::IAM::ManagedPolicy": self.managed_policy,
             "AWS::S3::Bucket": self.bucket,
             "AWS::DynamoDB::Table": self.table,
             "AWS::ECR::Repository": self.repository,
@@ -165,6 +166,10 @@ class Lookups:
         assert role["RoleName"] == r.properties["RoleName"]
         for policy in r.properties.get("Policies", []):
             self.iam.get_role_policy(RoleName=r.physical_id, PolicyName=policy["PolicyName"])
+
+    def managed_policy(self, r: Created) -> None:
+        policy = self.iam.get_policy(PolicyArn=r.physical_id)["Policy"]
+        assert policy["PolicyName"] == r.properties["ManagedPolicyName"]
 
     def bucket(self, r: Created) -> None:
         self.s3.head_bucket(Bucket=r.physical_id)
@@ -286,7 +291,7 @@ def created_stacks(emulator_url: str, monkeypatch_module: pytest.MonkeyPatch) ->
         # Deployer.plan fills parameters exactly as a deploy would (prefix list looked up in the emulator).
         deployer = Deployer(NETWORK_VARIANTS.get(stage) or stage_config(stage))
         for name in moto_stacks(stage):  # planned in turn, as a deploy does: observability reads container's outputs
-            (plan,) = deployer.plan([name], ALARM_EMAIL)
+            (plan,) = deployer.plan([name], {**ALARM_EMAIL, "GitHubRepository": "example-owner/store"})
             cfn.create_stack(
                 StackName=plan.stack_name, TemplateBody=_without_kms_key_tags(plan.body),
                 Capabilities=["CAPABILITY_NAMED_IAM"],

@@ -1,4 +1,8 @@
-"""The Lambda package: built by `chalice package`, lean, and importable on the Lambda runtime."""
+"""The Lambda package: `make package` and a literal `chalice package` at the root build the same lean zip.
+
+Both run with ``API_COGNITO_POOL_ARNS`` set (a made-up pool: no AWS call); where the
+pool comes from otherwise is tested in ``tests/deploy/test_chalice_cli.py``.
+"""
 
 from __future__ import annotations
 
@@ -19,17 +23,35 @@ RUNTIME_LIBRARIES = ["boto3==1.43.11", "botocore==1.43.11", "jmespath==1.1.0", "
                      "six==1.17.0", "urllib3==2.8.0", "s3transfer==0.17.1"]
 
 
+POOL_ARN = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_Example1"
+BUILD_ENV = {**os.environ, "API_COGNITO_POOL_ARNS": POOL_ARN, "PY": sys.executable}
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("package")
-    subprocess.run(["make", "package", "STAGE=prod", f"OUT={out}"], cwd=PROJECT_DIR, check=True,
-                   env={**os.environ, "PY": sys.executable})
+    subprocess.run(["make", "package", "STAGE=prod", f"OUT={out}", f"PY={sys.executable}", "STAMP="],
+                   cwd=PROJECT_DIR, check=True, env=BUILD_ENV)
     return out
 
 
 @pytest.fixture(scope="module")
+def literal(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``chalice package --stage prod OUT`` typed at the repository root."""
+    out = tmp_path_factory.mktemp("literal") / "out"
+    subprocess.run([packaging.chalice_executable(), "package", "--stage", "prod", str(out)], cwd=PROJECT_DIR,
+                   check=True, env=BUILD_ENV)
+    return out
+
+
+def _names(out: Path) -> list[str]:
+    with zipfile.ZipFile(out / "deployment.zip") as archive:
+        return sorted(archive.namelist())
+
+
+@pytest.fixture(scope="module")
 def runtime_dir() -> Path:
-    target = packaging.BUILD_DIR / "lambda-runtime-libs"
+    target = PROJECT_DIR / "build" / "lambda-runtime-libs"
     if not (target / ".complete").exists():
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
                         "--no-deps", "--target", str(target), *RUNTIME_LIBRARIES], check=True)
@@ -62,6 +84,29 @@ def test_package_has_no_boto3_or_botocore_and_fits_the_budget(built: Path) -> No
     assert layers == []  # no layers: the function zip is the whole package
     assert any(n.startswith("stripe/") for n in names)  # deployed stages take payments through Stripe
     assert zip_path.stat().st_size <= packaging.MAX_PACKAGE_BYTES_WITH_PAYMENT_SDK == packaging.package_budget(names)
+    print(f"make package: {zip_path.stat().st_size / 1024 / 1024:.2f} MB")
+
+
+def test_a_literal_chalice_package_builds_the_same_zip(built: Path, literal: Path) -> None:
+    assert _names(literal) == _names(built)
+    size = (literal / "deployment.zip").stat().st_size
+    print(f"chalice package: {size / 1024 / 1024:.2f} MB")
+    assert size <= packaging.package_budget(_names(literal))
+
+
+def test_every_protected_route_carries_the_cognito_authorizer(literal: Path) -> None:
+    sam = json.loads((literal / "sam.json").read_text())
+    (api,) = [r for r in sam["Resources"].values() if r["Type"] == "AWS::Serverless::Api"]
+    body = api["Properties"]["DefinitionBody"]
+    authorizer = body["securityDefinitions"]["CognitoUsers"]["x-amazon-apigateway-authorizer"]
+    assert authorizer == {"type": "cognito_user_pools", "providerARNs": [POOL_ARN]}
+    secured = {(p, m) for p, item in body["paths"].items() for m, op in item.items()
+               if isinstance(op, dict) and op.get("security") == [{"CognitoUsers": []}]}
+    assert {("/products", "post"), ("/orders", "post"), ("/orders", "get")} <= secured
+    assert ("/health", "get") not in secured and ("/products", "get") not in secured
+    # The gateway responses are part of the API definition the package carries.
+    responses = body["x-amazon-apigateway-gateway-responses"]
+    assert responses["MISSING_AUTHENTICATION_TOKEN"]["statusCode"] == "404"
 
 
 def test_packaged_handler_imports_and_serves_with_only_the_runtime_libraries(
@@ -89,9 +134,13 @@ class Ctx:
 response = app.app(event, Ctx())
 print(json.dumps(response))
 """
+    # What Lambda itself sets, plus only the table names and the cursor key: payment, image
+    # and email settings are read when first needed, never at import.
     env = {"PATH": os.environ["PATH"], "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
-           "STAGE": "prod", "CURSOR_SIGNING_KEY": "k" * 32, "LAMBDA_TASK_ROOT": str(code_dir),
-           "AWS_LAMBDA_FUNCTION_NAME": "store-prod", "POWERTOOLS_TRACE_DISABLED": "1"}
+           "LAMBDA_TASK_ROOT": str(code_dir), "AWS_LAMBDA_FUNCTION_NAME": "store-prod",
+           "POWERTOOLS_TRACE_DISABLED": "1",
+           "PRODUCTS_TABLE": "store-prod-products", "ORDERS_TABLE": "store-prod-orders",
+           "IDEMPOTENCY_TABLE": "store-prod-idempotency", "CURSOR_SIGNING_KEY": "k" * 32}
     # -S: no site-packages, so only the zip, the runtime libraries and the stdlib are importable.
     result = subprocess.run([sys.executable, "-S", "-c", probe], env=env, capture_output=True, text=True,
                             timeout=120)
