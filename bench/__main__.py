@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     use_fake_credentials()
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     counter = DynamoDBCalls().install()
-    started = time.perf_counter()
+    started, load_at_start = time.perf_counter(), os.getloadavg()[0]
     print("bench: packaging", flush=True)
     zipped, unzipped, top, sdk = package_size()
     with emulator() as env:
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     print("bench: container image size (buildah)", flush=True)
     image = image_size.measure()
     text = render(args, zipped, unzipped, top, cold, cold_off, per_request, latency, bulk_result,
-                  time.perf_counter() - started, sdk, image)
+                  time.perf_counter() - started, sdk, image, load_at_start)
     Path(args.out).write_text(text)
     print(text)
     return 0
@@ -99,13 +99,15 @@ def _ms(seconds: float) -> str:
 def render(args: argparse.Namespace, zipped: int, unzipped: int, top: list[str], cold: cold_start.ColdStart,
            cold_off: cold_start.ColdStart, per_request: list[calls.Measured], latency: list[http_latency.Latency],
            bulk_result: bulk.BulkResult, elapsed: float, sdk: int = 0,
-           image: image_size.ImageSize | str = "not measured") -> str:
+           image: image_size.ImageSize | str = "not measured", load_at_start: float = 0.0) -> str:
     lines = [
         "# Benchmark results",
         "",
         f"Written by `make bench` on {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}, "
         f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs, "
-        f"against the local emulator (moto server, linearizable); whole run {elapsed:.0f} s.",
+        f"against the local emulator (moto server, linearizable); whole run {elapsed:.0f} s; load average "
+        f"{load_at_start:.1f} at the start and {os.getloadavg()[0]:.1f} at the end (timings stretch when other work "
+        "shares the CPUs, and ratios move with them).",
         "These are measurements, not assertions: no test fails on them.",
         "",
         "## Cold start",

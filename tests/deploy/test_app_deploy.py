@@ -79,6 +79,17 @@ def test_chalice_deploy_creates_the_function_and_the_rest_api(first_deploy: dict
     assert operations(first_deploy["calls"], "iam") == []  # no IAM call at all
 
 
+def test_chalice_deploy_schedules_the_expiry_sweep_every_minute(first_deploy: dict[str, Any],
+                                                                emulator: Emulator) -> None:
+    events = emulator.client("events")
+    rule = events.describe_rule(Name=f"{FUNCTION_PREFIX}-expire_orders-event")  # Chalice's "<app>-<stage>-<name>-event"
+    assert rule["ScheduleExpression"] == "rate(1 minute)"
+    [target] = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+    assert target["Arn"].endswith(f":function:{FUNCTION_PREFIX}-expire_orders")
+    fn = emulator.client("lambda").get_function_configuration(FunctionName=f"{FUNCTION_PREFIX}-expire_orders")
+    assert fn["Handler"] == "app.expire_orders"
+
+
 def test_first_deploy_saves_chalices_state_in_the_state_bucket(first_deploy: dict[str, Any], emulator: Emulator,
                                                                infrastructure: Infrastructure) -> None:
     body = emulator.client("s3").get_object(Bucket=infrastructure.state_bucket, Key=STATE_KEY)["Body"].read()
