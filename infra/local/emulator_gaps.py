@@ -394,6 +394,21 @@ def install(record_path: Path | None) -> None:
     _fix_swagger_import()
 
 
+def _stop_with_parent(server: Any) -> None:
+    """Shut down once the rehearsal that started us is gone (killed before it could stop us)."""
+    import os
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        server.shutdown()
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> int:
     from infra.local.emulator import make_emulator
 
@@ -403,6 +418,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     install(Path(args.record))
     server = make_emulator(args.port)
+    _stop_with_parent(server)
     print(f"rehearsal emulator listening on http://127.0.0.1:{args.port}", flush=True)
     try:
         server.serve_forever()

@@ -108,7 +108,7 @@ def test_the_documented_cache_control_is_what_the_container_sends() -> None:
 # (with this interpreter for .venv/bin/python and output into a temporary directory).
 OFFLINE_COMMANDS = [
     ".venv/bin/python -m infra synth --stage prod --out build/infra/prod",
-    ".venv/bin/python -m infra policies [--check]",
+    ".venv/bin/python -m infra policies --stage prod",
     "python -m infra cost --stage prod",
     "make help",
 ]
