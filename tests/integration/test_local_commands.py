@@ -35,7 +35,10 @@ def make(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 def _env(state_file: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
+    # As a user types it at a shell: not as a sub-make of `make test` (which would print
+    # ``make[1]: ***`` and pass the outer make's flags down).
+    outer_make = {"AWS_ENDPOINT_URL", "MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES"}
+    env = {k: v for k, v in os.environ.items() if k not in outer_make}
     env.update({"STACK_STATE_FILE": str(state_file), **extra})
     return env
 
