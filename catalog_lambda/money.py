@@ -16,7 +16,7 @@ def minor_digits(currency: str) -> int:
 
 
 def decimal_amount(minor_units: int, currency: str) -> str:
-    """``1650, "USD"`` -> ``"16.50"``."""
+    """``1650, "USD"`` -> ``"16.50"`` (schema.org wants a plain decimal, no symbol)."""
     digits = minor_digits(currency)
     sign = "-" if minor_units < 0 else ""
     whole, frac = divmod(abs(minor_units), 10**digits)

@@ -200,7 +200,8 @@ def _parse(stamp: str) -> datetime:
 class OrderService:
     def __init__(self, settings: Settings, orders: OrderRepository, cursors: CursorCodec,
                  provider: Callable[[], PaymentProvider], secrets: Callable[[], PaymentSecrets],
-                 notifier: OrderNotifier, clock: Callable[[], datetime] | None = None) -> None:
+                 notifier: OrderNotifier, clock: Callable[[], datetime] | None = None,
+                 site_url: Callable[[], str] | None = None) -> None:
         self._settings = settings
         self._orders = orders
         self._cursors = cursors
@@ -209,6 +210,8 @@ class OrderService:
         self._secrets = secrets
         self._notifier = notifier
         self._clock = clock or (lambda: datetime.now(UTC))
+        # The storefront's origin for return URLs, resolved on first payment (it may read SSM).
+        self._site_url = site_url or (lambda: settings.site_url)
 
     # -- placing -------------------------------------------------------------------
 
@@ -339,7 +342,8 @@ class OrderService:
             if open_session is not None:
                 return open_session
             opened = int(order.payment_sessions or 0)
-            session = self._provider().create_session(self._session_request(order, opened + 1, now))
+            request = self._session_request(order, opened + 1, now)  # may refuse (503) before anything is written
+            session = self._provider().create_session(request)
             try:
                 self._orders.save_session(order, session.session_id, session.url,
                                           _at(datetime.fromtimestamp(session.expires_at, UTC)), opened, _at(now))
@@ -364,7 +368,7 @@ class OrderService:
         from urllib.parse import quote
 
         assert order.expires_at is not None
-        base = self._settings.site_url
+        base = self._site_url()
         order_page = f"{base}/#/orders/{quote(order.id)}"
         deadline = int(_parse(order.expires_at).timestamp())
         if self._provider_name() == "stripe":

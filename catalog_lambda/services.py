@@ -3,18 +3,30 @@ and the tests all get theirs the same way (tests swap settings without patching)
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from catalog_lambda.settings import Settings, SettingsError, get_settings
+from catalog_lambda.errors import UnavailableError
+from catalog_lambda.settings import (
+    ENV_SITE_URL,
+    PAYMENT_PROVIDER_STRIPE,
+    SITE_URL_PARAMETER_MAX_AGE,
+    Settings,
+    SettingsError,
+    get_settings,
+    site_url_parameter_name,
+)
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider, SSMProvider
 
     from catalog_lambda.catalog import CatalogService
     from catalog_lambda.images import ImageService
     from catalog_lambda.orders import OrderNotifier, OrderService
     from catalog_lambda.payments.port import PaymentProvider, PaymentSecrets
+
+logger = logging.getLogger(__name__)
 
 
 def cursor_key(settings: Settings) -> bytes:
@@ -52,6 +64,49 @@ def _secrets() -> SecretsProvider:
     return SecretsProvider(boto3_session=boto3_session())
 
 
+@lru_cache(maxsize=1)
+def _ssm() -> SSMProvider:
+    """Powertools' SSM parameter reader (cached values), on the process's one botocore session."""
+    from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+    from catalog_lambda.aws import boto3_session
+
+    return SSMProvider(boto3_session=boto3_session())
+
+
+# A missing storefront address is a deploy-time gap, not a blip: clients need not hammer.
+SITE_URL_RETRY_AFTER = 60
+
+
+def site_url(settings: Settings) -> str:
+    """The storefront's origin for the payment pages' return URLs.
+
+    ``SITE_URL`` wins (the local stack sets it). Otherwise the stripe provider reads the
+    edge stack's SSM parameter, on the first payment (never on a GET or a cold start),
+    cached for five minutes. Not found: :class:`UnavailableError` (503), logged, before
+    anything is written. The local provider accepts "" (relative URLs).
+    """
+    if settings.site_url or settings.payment_provider != PAYMENT_PROVIDER_STRIPE:
+        return settings.site_url
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+    name = site_url_parameter_name(settings.stage)
+    try:
+        value = _ssm().get(name, max_age=SITE_URL_PARAMETER_MAX_AGE)
+    except GetParameterError as error:
+        return _no_site_url(f"the SSM parameter {name} cannot be read ({error})")
+    url = value.rstrip("/") if isinstance(value, str) else ""
+    if not url.startswith("https://") or len(url) == len("https://"):
+        return _no_site_url(f"the SSM parameter {name} holds no https origin: {value!r}")
+    return url
+
+
+def _no_site_url(reason: str) -> str:
+    logger.error("cannot open a payment page: the storefront's address is unknown: %s", reason)
+    raise UnavailableError(f"payments are not configured on this stage yet: the storefront's address is unknown "
+                           f"(set {ENV_SITE_URL} or deploy the edge stack)", retry_after=SITE_URL_RETRY_AFTER)
+
+
 @lru_cache(maxsize=4)
 def catalog_service(settings: Settings | None = None) -> CatalogService:
     from catalog_lambda.catalog import CatalogService
@@ -77,7 +132,7 @@ def order_service(settings: Settings | None = None, notifier: OrderNotifier | No
     repository = OrderRepository(settings, ProductRepository(settings))
     return OrderService(settings, repository, CursorCodec(cursor_key(settings)),
                         provider=lambda: payment_provider(settings), secrets=lambda: payment_secrets(settings),
-                        notifier=notifier or order_notifier(settings))
+                        notifier=notifier or order_notifier(settings), site_url=lambda: site_url(settings))
 
 
 def order_notifier(settings: Settings) -> OrderNotifier:
@@ -107,15 +162,11 @@ def payment_secrets(settings: Settings) -> PaymentSecrets:
 
 @lru_cache(maxsize=4)
 def payment_provider(settings: Settings) -> PaymentProvider:
-    """The stage's provider; the Stripe SDK is imported here, on first payment use only."""
-    from catalog_lambda.settings import PAYMENT_PROVIDER_STRIPE
-
+    """The stage's provider; the Stripe SDK is imported here, on first payment use only.
+    (The return URLs' origin is :func:`site_url`'s: refunds and webhooks need none.)"""
     if settings.payment_provider == PAYMENT_PROVIDER_STRIPE:
         from catalog_lambda.payments.stripe_provider import StripeProvider
 
-        if not settings.site_url:
-            raise SettingsError("the stripe provider needs SITE_URL (the storefront's https origin) for its "
-                                "return URLs")
         api_key = settings.stripe_api_key or payment_secrets(settings).api_key
         if not api_key:
             raise SettingsError("the stripe provider needs an API key (api_key in the payment secret)")
@@ -142,6 +193,7 @@ def reset() -> None:
     """Forget cached settings and services (tests that change the environment)."""
     get_settings.cache_clear()
     _secrets.cache_clear()
+    _ssm.cache_clear()
     catalog_service.cache_clear()
     order_service.cache_clear()
     payment_provider.cache_clear()

@@ -61,6 +61,12 @@ PAYMENT_PROVIDER_STRIPE = "stripe"
 PAYMENT_PROVIDER_LOCAL = "local"
 PAYMENT_PROVIDERS = (PAYMENT_PROVIDER_STRIPE, PAYMENT_PROVIDER_LOCAL)
 
+# The storefront's https origin in a deployed stage: an SSM String parameter the edge
+# stack writes (infra/stacks/edge.py), read by the stripe provider on its first payment
+# when SITE_URL is not set (catalog_lambda/services.py), cached this many seconds.
+SITE_URL_PARAMETER = "/store/{stage}/site-url"
+SITE_URL_PARAMETER_MAX_AGE = 300
+
 DEFAULT_ORDER_HOLD_SECONDS = 900
 DEFAULT_EXPIRY_SWEEP_SECONDS = 30
 DEFAULT_MAX_PENDING_ORDERS = 3
@@ -77,6 +83,11 @@ class SettingsError(RuntimeError):
 def default_table_name(stage: str, table: str) -> str:
     """Deterministic per-stage table names, shared by infra/ and the local stack."""
     return f"store-{stage}-{table}"
+
+
+def site_url_parameter_name(stage: str) -> str:
+    """The SSM parameter holding the stage's storefront origin (shared by infra/ and the function)."""
+    return SITE_URL_PARAMETER.format(stage=stage)
 
 
 def default_images_bucket_name(stage: str, account_id: str, region: str) -> str:
@@ -121,7 +132,8 @@ class Settings:
     stripe_api_key: str = ""
     # Only tests point the Stripe SDK elsewhere (a local stand-in for Stripe's API).
     stripe_api_base: str = ""
-    # The storefront's public origin, for the payment page's return URLs ("" = relative).
+    # The storefront's public origin, for the payment page's return URLs ("" = relative
+    # for the local provider; the stripe provider then reads SITE_URL_PARAMETER).
     site_url: str = ""
     # The private bucket of product images (its img/ prefix is served at /img/*); empty:
     # derived from stage, account and region (infra.config.images_bucket_name).

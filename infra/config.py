@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from catalog_lambda.settings import default_table_name
+from catalog_lambda.settings import default_table_name, site_url_parameter_name
 
 APP = "store"
 # CloudFront-scoped WAF web ACLs and CloudFront's ACM certificates exist only in
@@ -139,6 +139,12 @@ def payment_secret_name(stage: str) -> str:
 def origin_secret_name(stage: str) -> str:
     """Shared value CloudFront sends to the ALB so the ALB refuses direct requests."""
     return f"{APP}/{stage}/origin-verify"
+
+
+def site_url_parameter(stage: str) -> str:
+    """The SSM String parameter the edge stack writes with the storefront's https origin
+    (the function reads it for Stripe Checkout's return URLs)."""
+    return site_url_parameter_name(stage)
 
 
 def metrics_namespace(stage: str) -> str:

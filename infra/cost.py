@@ -51,6 +51,7 @@ FREE_WHEN_IDLE = frozenset({
     "AWS::Route53::RecordSet", "AWS::S3::Bucket", "AWS::S3::BucketPolicy", "AWS::SES::ConfigurationSet",
     "AWS::SES::ConfigurationSetEventDestination", "AWS::SES::EmailIdentity", "AWS::SNS::Subscription",
     "AWS::SNS::Topic", "AWS::SNS::TopicPolicy", "AWS::WAFv2::LoggingConfiguration",
+    "AWS::SSM::Parameter",  # a Standard-tier parameter: no storage charge, standard throughput free
 })
 
 

@@ -14,6 +14,8 @@ The function calls (and nothing more):
 - ``secretsmanager:GetSecretValue`` on the cursor-signing, origin-verify (``api/origin.py``)
   and payment secrets, and ``kms:Decrypt`` of the secrets key only when Secrets Manager
   asks for it on one of those secrets' behalf.
+- ``ssm:GetParameter`` on the one parameter holding the storefront's origin (the edge
+  stack writes it; Stripe Checkout's return URLs), read on the first payment.
 - ``s3:PutObject`` under ``img/products/`` of the stage's images bucket, which the
   presigned image uploads it signs need.
 - ``ses:SendEmail`` from the stage's sender address (its ``ses:FromAddress``), with
@@ -35,6 +37,7 @@ from infra.config import (
     origin_secret_name,
     payment_secret_name,
     ses_configuration_set_name,
+    site_url_parameter,
     stage_config,
     table_name,
 )
@@ -100,6 +103,9 @@ def lambda_policy(stage: str, *, partition: str = "aws", region: str = "*", acco
             *_secret_statements("CursorKey", secret, key),
             *_secret_statements("OriginVerifyKey", f"{secrets}:{origin_secret_name(stage)}-*", key),
             *_secret_statements("PaymentKey", payment, key),
+            # A hierarchical name's ARN is "parameter" + the name (which starts with "/").
+            {"Sid": "SiteUrl", "Effect": "Allow", "Action": ["ssm:GetParameter"],
+             "Resource": f"arn:{partition}:ssm:{region}:{account}:parameter{site_url_parameter(stage)}"},
             {"Sid": "Tracing", "Effect": "Allow", "Action": list(XRAY_ACTIONS), "Resource": "*"},
             # Signing an image upload's POST policy: S3 accepts the form only if the
             # signer may put that key (catalog_lambda/images.py).

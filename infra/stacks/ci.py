@@ -22,7 +22,7 @@ holds the pipeline's own powers, so the pipeline cannot widen them.
   scoped to the stage's names or tags; services whose resource ids are random until
   created (EC2, CloudFront, Cognito, WAF ...) stay service-wide.
 - ``store-<stage>-role-boundary``: the permissions boundary, the most any role of the
-  stage's stacks can ever do: the app's data and secrets of this stage, logs, traces,
+  stage's stacks can ever do: the app's data, secrets and parameters of this stage, logs, traces,
   image pulls. No IAM, no STS, nothing of another stage.
 - ``store-<stage>-function``: the role every Lambda function of the stage runs as
   (Chalice's ``iam_role_arn``), with the policy :mod:`infra.policies` derives.
@@ -39,6 +39,7 @@ from troposphere import Equals, GetAtt, If, Parameter, Ref, Sub, Template, iam
 
 from infra import policies
 from infra.config import (
+    APP,
     StageConfig,
     function_role_name,
     lambda_function_prefix,
@@ -276,6 +277,8 @@ def boundary_policy(cfg: StageConfig) -> dict[str, Any]:
         statement("StageTables", ["dynamodb:*"], [tables, Sub("${T}/*", T=tables)]),
         statement("StageSecrets", ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
                   [Sub(f"arn:{PARTITION}:secretsmanager:{REGION}:{ACCOUNT}:secret:{secret_prefix(cfg.stage)}*")]),
+        statement("StageParameters", ["ssm:GetParameter"],
+                  [Sub(f"arn:{PARTITION}:ssm:{REGION}:{ACCOUNT}:parameter/{APP}/{cfg.stage}/*")]),
         statement("DecryptThroughServices", ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
                   [Sub(f"arn:{PARTITION}:kms:{REGION}:{ACCOUNT}:key/*")],
                   {"StringLike": {"kms:ViaService": "*.amazonaws.com"}}),

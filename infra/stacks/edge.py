@@ -15,6 +15,10 @@ CloudFront sends the origin-verify secret to API Gateway too (``X-Origin-Verify`
 the API refuses requests without it in AWS (``api/origin.py``): the regional
 execute-api endpoint is public, so without the header anyone could skip the web ACL.
 
+The stack also writes the storefront's origin (``https://<domain>``, else the
+distribution's own name) to the SSM parameter ``/store/<stage>/site-url``: the function
+reads it for Stripe Checkout's return URLs, so no deploy path has to set ``SITE_URL``.
+
 The web ACL and the certificate come from the edge-global stack (us-east-1) as
 parameters; ``python -m infra deploy`` fills them in from that stack's outputs.
 """
@@ -38,9 +42,10 @@ from troposphere import (
     Template,
     cloudfront,
     route53,
+    ssm,
 )
 
-from infra.config import API_STAGE_NAME, StageConfig, site_bucket_name
+from infra.config import API_STAGE_NAME, StageConfig, site_bucket_name, site_url_parameter
 from infra.stacks.common import (
     ACCOUNT,
     REGION,
@@ -50,6 +55,7 @@ from infra.stacks.common import (
     import_value,
     new_template,
     private_bucket,
+    tag_list,
     tags,
 )
 from infra.stacks.container import ORIGIN_HEADER, origin_secret_reference
@@ -286,10 +292,22 @@ def _dns_and_outputs(template: Template, cfg: StageConfig, site: Any, distributi
         f"https://${{Distribution.DomainName}}/{API_STAGE_NAME}/health"), Description="GET /health via CloudFront"))
 
 
+def _site_url(template: Template, cfg: StageConfig) -> None:
+    """The storefront's https origin as an SSM parameter in the stage's region (the function's):
+    Stripe Checkout's return URLs (catalog_lambda/services.py reads it on the first payment)."""
+    template.add_resource(ssm.Parameter(
+        "SiteUrlParameter", Name=site_url_parameter(cfg.stage), Type="String", Tier="Standard",
+        Value=If("HasDomain", Sub("https://${DomainName}"), Sub("https://${Distribution.DomainName}")),
+        Description=f"{cfg.prefix} storefront origin (payment return URLs)",
+        Tags={tag["Key"]: tag["Value"] for tag in tag_list(cfg)},  # a map here, not a list
+    ))
+
+
 def build(cfg: StageConfig) -> Template:
     template = new_template(cfg, "edge", "storefront bucket, CloudFront (S3 + API Gateway + ALB), DNS")
     _parameters(template, cfg)
     site, oac = _site_bucket(template, cfg)
     distribution = _distribution(template, cfg, site, oac)
     _dns_and_outputs(template, cfg, site, distribution)
+    _site_url(template, cfg)
     return template

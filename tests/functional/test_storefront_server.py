@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 from storefront_server.app import create_app
-from storefront_server.money import decimal_amount, display_price
 from storefront_server.settings import ServerSettings
 
 from catalog_lambda.catalog import CatalogService
 from catalog_lambda.errors import UnavailableError
+from catalog_lambda.money import decimal_amount, display_price
 
 NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 BASE = "https://shop.example.com"

@@ -77,7 +77,7 @@ def test_lambda_policy_grants_what_the_code_calls_and_nothing_else(stage: str) -
         "secretsmanager:GetSecretValue", "kms:Decrypt",
         "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
         "xray:PutTraceSegments", "xray:PutTelemetryRecords",
-        "s3:PutObject", "ses:SendEmail",
+        "s3:PutObject", "ses:SendEmail", "ssm:GetParameter",
     }
     assert "cloudwatch:PutMetricData" not in granted  # metrics leave as EMF log lines
 
@@ -103,6 +103,14 @@ def test_the_function_reads_the_origin_secret_and_decrypts_it_only_through_secre
     condition = statements["OriginVerifyKeyDecrypt"]["Condition"]["StringLike"]
     assert condition == {"kms:ViaService": "secretsmanager.*.amazonaws.com",
                          "kms:EncryptionContext:SecretARN": statements["OriginVerifyKey"]["Resource"]}
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_the_function_reads_exactly_the_site_url_parameter(stage: str) -> None:
+    reads = [s for s in policies.lambda_policy(stage, region="eu-west-1", account="123456789012")["Statement"]
+             if "ssm:GetParameter" in _as_list(s["Action"])]
+    assert reads == [{"Sid": "SiteUrl", "Effect": "Allow", "Action": ["ssm:GetParameter"],
+                      "Resource": f"arn:aws:ssm:eu-west-1:123456789012:parameter/store/{stage}/site-url"}]
 
 
 def _template_statements() -> Iterator[tuple[str, str, dict[str, Any]]]:

@@ -12,8 +12,8 @@ from typing import Any
 from flask import Flask, Response, abort, render_template, request
 from werkzeug.wrappers.response import Response as BaseResponse
 
+from catalog_lambda.money import decimal_amount, display_price
 from storefront_server import sitemap
-from storefront_server.money import decimal_amount, display_price
 from storefront_server.settings import ServerSettings, require_settings
 
 PRODUCT_CACHE = "public, max-age=60, stale-while-revalidate=300"

@@ -4,7 +4,7 @@
 import { ApiError, describeDetail, describeError } from "./api.js";
 import { auth } from "./auth.js";
 import { cart } from "./cart.js";
-import { add, clear, formatMoney, h } from "./dom.js";
+import { add, clear, formatDate, formatMoney, h } from "./dom.js";
 
 export const main = document.getElementById("main");
 const statusRegion = document.getElementById("status");
@@ -178,6 +178,21 @@ export function addressBlock(address, countryName) {
   if (!address) return h("p", {}, "No address.");
   return h("address", { class: "address-block" },
     [...addressLines(address), countryName(address.country)].map((line, i) => (i ? [h("br"), line] : line)));
+}
+
+// An order's facts as shoppers and admins both see them: status, when it was placed,
+// paid and shipped (with tracking), its number. `before` goes ahead of "Placed" and
+// `pending` after it (each a list of dt/dd pairs, or null).
+export function orderFacts(order, { before = null, pending = null } = {}) {
+  return h("dl", { class: "order-facts" },
+    h("dt", {}, "Status"), h("dd", {}, statusBadge(order.status, "order-status")),
+    before,
+    h("dt", {}, "Placed"), h("dd", {}, formatDate(order.created_at)),
+    pending,
+    order.paid_at ? [h("dt", {}, "Paid"), h("dd", {}, formatDate(order.paid_at))] : null,
+    order.shipment ? [h("dt", {}, "Shipped"), h("dd", { id: "tracking" }, formatDate(order.shipped_at), " with ",
+      order.shipment.carrier, ", tracking number ", h("strong", {}, order.shipment.tracking_number))] : null,
+    h("dt", {}, "Order number"), h("dd", { class: "order-id" }, order.id));
 }
 
 // The order's lines with subtotal, shipping and total, as the API priced them.

@@ -5,8 +5,8 @@ import { api, ApiError } from "../api.js";
 import { countryName } from "../countries.js";
 import { formatDate, formatMoney, h } from "../dom.js";
 import {
-  addressBlock, announce, field, formError, orderTable, page, requireAdmin, shortId, showError, STATUS_WORDS,
-  statusBadge,
+  addressBlock, announce, field, formError, orderFacts, orderTable, page, requireAdmin, shortId, showError,
+  STATUS_WORDS, statusBadge,
 } from "../ui.js";
 import { cancelButton } from "./orders.js";
 
@@ -84,16 +84,11 @@ export async function viewAdminOrder(ctx, { id }) {
           ask: order.status === "paid" ? "Cancel with refund" : "Cancel order", confirm: "Yes, cancel it" })));
     }
     page(`Order ${shortId(order.id)}`, adminNav("Orders"),
-      h("dl", { class: "order-facts" },
-        h("dt", {}, "Status"), h("dd", {}, statusBadge(order.status, "order-status")),
-        h("dt", {}, "Customer"), h("dd", {}, order.email || order.customer_id),
-        h("dt", {}, "Placed"), h("dd", {}, formatDate(order.created_at)),
-        order.status === "pending_payment" ? [h("dt", {}, "Payment due by"), h("dd", {}, formatDate(order.expires_at))]
-          : null,
-        order.paid_at ? [h("dt", {}, "Paid"), h("dd", {}, formatDate(order.paid_at))] : null,
-        order.shipment ? [h("dt", {}, "Shipped"), h("dd", { id: "tracking" }, formatDate(order.shipped_at), " with ",
-          order.shipment.carrier, ", tracking number ", h("strong", {}, order.shipment.tracking_number))] : null,
-        h("dt", {}, "Order number"), h("dd", { class: "order-id" }, order.id)),
+      orderFacts(order, {
+        before: [h("dt", {}, "Customer"), h("dd", {}, order.email || order.customer_id)],
+        pending: order.status === "pending_payment"
+          ? [h("dt", {}, "Payment due by"), h("dd", {}, formatDate(order.expires_at))] : null,
+      }),
       orderTable(order),
       h("section", { "aria-labelledby": "address-heading" }, h("h2", { id: "address-heading" }, "Ship to"),
         addressBlock(order.shipping_address, countryName)),

@@ -5,7 +5,8 @@ import { api } from "../api.js";
 import { countryName } from "../countries.js";
 import { clear, formatDate, formatMoney, h } from "../dom.js";
 import {
-  addressBlock, announce, clearError, orderTable, page, requireSignIn, shortId, showError, statusBadge, timeLeft,
+  addressBlock, announce, clearError, orderFacts, orderTable, page, requireSignIn, shortId, showError, statusBadge,
+  timeLeft,
 } from "../ui.js";
 import { startPayment } from "./checkout.js";
 
@@ -104,15 +105,10 @@ export async function viewOrder(ctx, { id }) {
     }
     page(`Order ${shortId(order.id)}`,
       ...notices,
-      h("dl", { class: "order-facts" },
-        h("dt", {}, "Status"), h("dd", {}, statusBadge(order.status, "order-status")),
-        h("dt", {}, "Placed"), h("dd", {}, formatDate(order.created_at)),
-        pending ? [h("dt", {}, "Time left to pay"), h("dd", {}, countdown, ` (until ${formatDate(order.expires_at)})`)]
-          : null,
-        order.paid_at ? [h("dt", {}, "Paid"), h("dd", {}, formatDate(order.paid_at))] : null,
-        order.shipment ? [h("dt", {}, "Shipped"), h("dd", { id: "tracking" }, formatDate(order.shipped_at), " with ",
-          order.shipment.carrier, ", tracking number ", h("strong", {}, order.shipment.tracking_number))] : null,
-        h("dt", {}, "Order number"), h("dd", { class: "order-id" }, order.id)),
+      orderFacts(order, {
+        pending: pending
+          ? [h("dt", {}, "Time left to pay"), h("dd", {}, countdown, ` (until ${formatDate(order.expires_at)})`)] : null,
+      }),
       orderTable(order),
       h("section", { "aria-labelledby": "address-heading" }, h("h2", { id: "address-heading" }, "Shipping to"),
         addressBlock(order.shipping_address, countryName)),
