@@ -44,3 +44,7 @@ def _build() -> Chalice:
 
 
 app = _build()
+
+# Chalice names a scheduled function's Lambda handler after its Python function, in this
+# module ("app.expire_orders" for the expiry sweep), so Lambda looks it up here.
+expire_orders = app.handler_map["expire_orders"]

@@ -115,6 +115,10 @@ def test_packaged_handler_imports_and_serves_with_only_the_runtime_libraries(
     code_dir = tmp_path / "task"
     with zipfile.ZipFile(built / "deployment.zip") as archive:
         archive.extractall(code_dir)
+    sam = json.loads((built / "sam.json").read_text())
+    handlers = sorted(resource["Properties"]["Handler"] for resource in sam["Resources"].values()
+                      if resource["Type"] == "AWS::Serverless::Function")
+    assert "app.expire_orders" in handlers and "app.app" in handlers
     probe = f"""
 import sys, json
 sys.path[:0] = [{str(code_dir)!r}, {str(runtime_dir)!r}]
@@ -134,6 +138,10 @@ class Ctx:
     function_name = "store-prod"; memory_limit_in_mb = 1024; aws_request_id = "r-1"
     invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:store-prod"
 response = app.app(event, Ctx())
+# Every function in the package resolves its handler in the zip's app module, as Lambda would.
+for handler in {handlers!r}:
+    module, _, attribute = handler.partition(".")
+    assert callable(getattr(sys.modules[module], attribute, None)), f"Lambda cannot resolve {{handler}}"
 print(json.dumps(response))
 """
     # What Lambda itself sets, plus only the table names and the cursor key: payment, image
