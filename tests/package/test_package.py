@@ -118,8 +118,10 @@ def test_packaged_handler_imports_and_serves_with_only_the_runtime_libraries(
     probe = f"""
 import sys, json
 sys.path[:0] = [{str(code_dir)!r}, {str(runtime_dir)!r}]
-import app
+import app, gc
 assert app.__file__.startswith({str(code_dir)!r}), app.__file__
+assert gc.get_freeze_count() > 0, "the handler module freezes what import built (cold start)"
+assert gc.isenabled(), "and turns the collector back on"
 import catalog_lambda, api, pynamodb, pydantic_core
 for module in (catalog_lambda, api, pynamodb, pydantic_core):
     assert module.__file__.startswith({str(code_dir)!r}), module.__file__
