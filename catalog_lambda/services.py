@@ -88,6 +88,8 @@ def site_url(settings: Settings) -> str:
     """
     if settings.site_url or settings.payment_provider != PAYMENT_PROVIDER_STRIPE:
         return settings.site_url
+    from urllib.parse import urlsplit
+
     from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
     name = site_url_parameter_name(settings.stage)
@@ -95,8 +97,9 @@ def site_url(settings: Settings) -> str:
         value = _ssm().get(name, max_age=SITE_URL_PARAMETER_MAX_AGE)
     except GetParameterError as error:
         return _no_site_url(f"the SSM parameter {name} cannot be read ({error})")
-    url = value.rstrip("/") if isinstance(value, str) else ""
-    if not url.startswith("https://") or len(url) == len("https://"):
+    url = value.strip().rstrip("/") if isinstance(value, str) else ""
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname or parts.path or parts.query:
         return _no_site_url(f"the SSM parameter {name} holds no https origin: {value!r}")
     return url
 

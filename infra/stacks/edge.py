@@ -55,7 +55,6 @@ from infra.stacks.common import (
     import_value,
     new_template,
     private_bucket,
-    tag_list,
     tags,
 )
 from infra.stacks.container import ORIGIN_HEADER, origin_secret_reference
@@ -299,7 +298,8 @@ def _site_url(template: Template, cfg: StageConfig) -> None:
         "SiteUrlParameter", Name=site_url_parameter(cfg.stage), Type="String", Tier="Standard",
         Value=If("HasDomain", Sub("https://${DomainName}"), Sub("https://${Distribution.DomainName}")),
         Description=f"{cfg.prefix} storefront origin (payment return URLs)",
-        Tags={tag["Key"]: tag["Value"] for tag in tag_list(cfg)},  # a map here, not a list
+        # No Tags: the stack's tags reach it, and moto's CloudFormation reads the map
+        # AWS::SSM::Parameter takes as a list (the rehearsal's emulator would fail).
     ))
 
 

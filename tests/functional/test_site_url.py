@@ -109,7 +109,7 @@ def test_paying_sends_return_urls_on_the_parameters_origin(stripe_settings: Sett
     assert request.cancel_url == f"https://shop.example.com/#/orders/{order['id']}?payment=cancelled"
 
 
-@pytest.mark.parametrize("stored", [None, "", "http://shop.example.com", "https://"])
+@pytest.mark.parametrize("stored", [None, "", "http://shop.example.com", "https://", "https://shop.example.com/x"])
 def test_no_usable_parameter_is_a_logged_503_and_nothing_is_written(
     stripe_settings: Settings, catalog: CatalogService, caplog: pytest.LogCaptureFixture, stored: str | None,
 ) -> None:
