@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -62,14 +63,34 @@ BUILD_COMMANDS = frozenset({"package", "deploy"})
 def prepare() -> None:
     """Prepare the Chalice CLI command being run (see the module docstring); others are left alone."""
     context = click.get_current_context(silent=True)
-    if context is None:
-        return
-    command = context.info_name or ""
-    stage = str(context.params.get("stage") or "dev")
+    if context is not None:
+        command, stage = context.info_name or "", str(context.params.get("stage") or "dev")
+    else:
+        # `chalice local` autoreloads by default: its worker process imports the app in the
+        # server's thread, where click keeps no context, so read the command line instead.
+        command, stage = command_from_argv(sys.argv)
     if command in BUILD_COMMANDS:
         prepare_build(command, stage)
     elif command == "local":
         prepare_local()
+
+
+def command_from_argv(argv: list[str]) -> tuple[str, str]:
+    """``chalice [--project-dir D] [--debug] COMMAND [--stage S] ...`` -> ``(COMMAND, S)`` (stage dev by default)."""
+    args = argv[1:]
+    index = 0
+    while index < len(args) and args[index].startswith("-"):
+        index += 2 if args[index] == "--project-dir" else 1
+    if index >= len(args):
+        return "", "dev"
+    rest = args[index + 1:]
+    stage = "dev"
+    for position, arg in enumerate(rest):
+        if arg == "--stage" and position + 1 < len(rest):
+            stage = rest[position + 1]
+        elif arg.startswith("--stage="):
+            stage = arg.partition("=")[2]
+    return args[index], stage
 
 
 # --- chalice package / chalice deploy ---------------------------------------------------

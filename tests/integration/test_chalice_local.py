@@ -9,8 +9,10 @@ verification, and an unknown route with a bearer token is the deployed API's 404
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -54,15 +56,14 @@ def state_file(local_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory
     return path
 
 
-@pytest.fixture(scope="module")
-def chalice_local(local_stack: LocalStack, state_file: Path, tmp_path_factory: pytest.TempPathFactory,
-                  ) -> Iterator[str]:
+@contextlib.contextmanager
+def _serving(project_dir: Path, args: list[str], env: dict[str, str], log: Path) -> Iterator[str]:
+    """``chalice local --port N ARGS`` in PROJECT_DIR, until it answers /health; stopped after."""
     port = free_port()
-    log = tmp_path_factory.mktemp("chalice-local-log") / "chalice.log"
     with log.open("wb") as sink:
-        proc = subprocess.Popen([packaging.chalice_executable(), "local", "--port", str(port), "--no-autoreload"],
-                                cwd=PROJECT_DIR, env=_env(local_stack, state_file), stdout=sink,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen([packaging.chalice_executable(), "local", "--port", str(port), *args],
+                                cwd=project_dir, env=env, stdout=sink, stderr=subprocess.STDOUT,
+                                start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -85,6 +86,47 @@ def chalice_local(local_stack: LocalStack, state_file: Path, tmp_path_factory: p
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+@pytest.fixture(scope="module")
+def chalice_local(local_stack: LocalStack, state_file: Path, tmp_path_factory: pytest.TempPathFactory,
+                  ) -> Iterator[str]:
+    # No autoreload here: Chalice's reloader restarts its worker whenever any file under the
+    # project changes, and other tests of the same run write there (logs, caches, bytecode).
+    log = tmp_path_factory.mktemp("chalice-local-log") / "chalice.log"
+    with _serving(PROJECT_DIR, ["--no-autoreload"], _env(local_stack, state_file), log) as url:
+        yield url
+
+
+def _copy_tracked_files(destination: Path) -> None:
+    """The repository's tracked files as they are now (links kept as links)."""
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=PROJECT_DIR, capture_output=True, check=True)
+    for name in filter(None, listed.stdout.decode().split("\0")):
+        source, target = PROJECT_DIR / name, destination / name
+        if not source.is_symlink() and not source.exists():
+            continue  # deleted in the work tree, not yet committed
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():
+            target.symlink_to(os.readlink(source))
+        else:
+            shutil.copy2(source, target)
+
+
+def test_the_literal_command_with_autoreload_serves_the_contract(local_stack: LocalStack, state_file: Path,
+                                                                 tmp_path: Path) -> None:
+    """``chalice local`` exactly as typed: its autoreload worker loads the app in a server
+    thread, where click has no current context. Run in a quiet copy of the tree, so that
+    no other test's writes make the reloader restart it mid-test."""
+    project = tmp_path / "store"
+    _copy_tracked_files(project)
+    env = {**_env(local_stack, state_file), "PYTHONDONTWRITEBYTECODE": "1"}
+    with _serving(project, [], env, tmp_path / "chalice.log") as url:
+        assert _call(f"{url}/products?limit=1")[0] == 200
+        token = local_stack.token("shopper")
+        assert _call(f"{url}/orders", token)[0] == 200
+        status, body = _call(f"{url}/no/such/route", token)
+        assert (status, body["error"]["code"]) == (404, "not_found")
+        assert token not in json.dumps(body)
 
 
 def test_chalice_local_serves_the_catalog_from_the_running_stack(chalice_local: str) -> None:
