@@ -19,6 +19,7 @@ from troposphere import (
     Tag,
     Tags,
     Template,
+    cloudfront,
     s3,
 )
 
@@ -185,3 +186,35 @@ def bucket_policy(logical_id: str, bucket: s3.Bucket, *statements: dict[str, Any
         Bucket=Ref(bucket),
         PolicyDocument=policy_document(tls_only_statement(bucket), *statements),
     )
+
+
+def cloudfront_bucket(template: Template, cfg: StageConfig, kind: str, name: Any, *, keys: str,
+                      sid: str) -> tuple[s3.Bucket, cloudfront.OriginAccessControl]:
+    """A private bucket that only the stage's distribution reads, through OAC.
+
+    ``kind`` names its resources (``site`` -> ``SiteBucket``, ``SiteOriginAccessControl``,
+    ``SiteBucketPolicy``) and its access-log prefix; ``keys`` is the object pattern the
+    distribution (``Distribution`` in the same template) may read.
+    """
+    title = kind.capitalize()
+    bucket = template.add_resource(private_bucket(
+        f"{title}Bucket", cfg, name,
+        log_bucket=import_value(cfg, "access-logs-bucket"), log_prefix=f"s3/{kind}/", noncurrent_days=30,
+    ))
+    oac = template.add_resource(cloudfront.OriginAccessControl(
+        f"{title}OriginAccessControl",
+        OriginAccessControlConfig=cloudfront.OriginAccessControlConfig(
+            Name=f"{cfg.prefix}-{kind}", OriginAccessControlOriginType="s3",
+            SigningBehavior="always", SigningProtocol="sigv4",
+        ),
+    ))
+    template.add_resource(bucket_policy(f"{title}BucketPolicy", bucket, {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudfront.amazonaws.com"},
+        "Action": "s3:GetObject",
+        "Resource": Join("", [GetAtt(bucket, "Arn"), f"/{keys}"]),
+        "Condition": {"StringEquals": {"AWS:SourceArn": Sub(
+            "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}")}},
+    }))
+    return bucket, oac

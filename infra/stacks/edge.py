@@ -33,7 +33,6 @@ from troposphere import (
     Equals,
     GetAtt,
     If,
-    Join,
     Not,
     Output,
     Parameter,
@@ -49,12 +48,11 @@ from infra.config import API_STAGE_NAME, StageConfig, site_bucket_name, site_url
 from infra.stacks.common import (
     ACCOUNT,
     REGION,
-    bucket_policy,
     checkov_skip,
+    cloudfront_bucket,
     export,
     import_value,
     new_template,
-    private_bucket,
     tags,
 )
 from infra.stacks.container import ORIGIN_HEADER, origin_secret_reference
@@ -109,27 +107,8 @@ def _parameters(template: Template, cfg: StageConfig) -> None:
 
 
 def _site_bucket(template: Template, cfg: StageConfig) -> tuple[Any, Any]:
-    site = template.add_resource(private_bucket(
-        "SiteBucket", cfg, Sub(site_bucket_name(cfg.stage, ACCOUNT, REGION)),
-        log_bucket=import_value(cfg, "access-logs-bucket"), log_prefix="s3/site/", noncurrent_days=30,
-    ))
-    oac = template.add_resource(cloudfront.OriginAccessControl(
-        "SiteOriginAccessControl",
-        OriginAccessControlConfig=cloudfront.OriginAccessControlConfig(
-            Name=f"{cfg.prefix}-site", OriginAccessControlOriginType="s3",
-            SigningBehavior="always", SigningProtocol="sigv4",
-        ),
-    ))
-    template.add_resource(bucket_policy("SiteBucketPolicy", site, {
-        "Sid": "CloudFrontReadsThroughOac",
-        "Effect": "Allow",
-        "Principal": {"Service": "cloudfront.amazonaws.com"},
-        "Action": "s3:GetObject",
-        "Resource": Join("", [GetAtt(site, "Arn"), "/*"]),
-        "Condition": {"StringEquals": {"AWS:SourceArn": Sub(
-            "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}")}},
-    }))
-    return site, oac
+    return cloudfront_bucket(template, cfg, "site", Sub(site_bucket_name(cfg.stage, ACCOUNT, REGION)),
+                             keys="*", sid="CloudFrontReadsThroughOac")
 
 
 def _security_headers(template: Template, cfg: StageConfig) -> cloudfront.ResponseHeadersPolicy:

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from troposphere import GetAtt, Join, Ref, Sub, Template, cloudfront
+from troposphere import GetAtt, Ref, Sub, Template, cloudfront
 
 from catalog_lambda.images import KEY_PREFIX, UPLOAD_PATH
 from catalog_lambda.settings import default_images_bucket_name
 from infra.config import StageConfig
-from infra.stacks.common import ACCOUNT, REGION, bucket_policy, import_value, private_bucket
+from infra.stacks.common import ACCOUNT, REGION, cloudfront_bucket
 
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # AWS managed cache policy
 IMAGE_PATH = f"/{KEY_PREFIX}*"
@@ -38,26 +38,9 @@ def add_images(template: Template, cfg: StageConfig, headers: Any) -> tuple[list
                                                                              list[cloudfront.CacheBehavior]]:
     """The images bucket, its policy and the upload function; returns the origins and
     behaviours for the distribution (named ``Distribution`` in the same template)."""
-    bucket = template.add_resource(private_bucket(
-        "ImagesBucket", cfg, Sub(default_images_bucket_name(cfg.stage, ACCOUNT, REGION)),
-        log_bucket=import_value(cfg, "access-logs-bucket"), log_prefix="s3/images/", noncurrent_days=30,
-    ))
-    oac = template.add_resource(cloudfront.OriginAccessControl(
-        "ImagesOriginAccessControl",
-        OriginAccessControlConfig=cloudfront.OriginAccessControlConfig(
-            Name=f"{cfg.prefix}-images", OriginAccessControlOriginType="s3",
-            SigningBehavior="always", SigningProtocol="sigv4",
-        ),
-    ))
-    template.add_resource(bucket_policy("ImagesBucketPolicy", bucket, {
-        "Sid": "CloudFrontReadsImagesThroughOac",
-        "Effect": "Allow",
-        "Principal": {"Service": "cloudfront.amazonaws.com"},
-        "Action": "s3:GetObject",
-        "Resource": Join("", [GetAtt(bucket, "Arn"), f"/{KEY_PREFIX}*"]),
-        "Condition": {"StringEquals": {"AWS:SourceArn": Sub(
-            "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}")}},
-    }))
+    name = Sub(default_images_bucket_name(cfg.stage, ACCOUNT, REGION))
+    bucket, oac = cloudfront_bucket(template, cfg, "images", name, keys=f"{KEY_PREFIX}*",
+                                    sid="CloudFrontReadsImagesThroughOac")
     image_cache = template.add_resource(cloudfront.CachePolicy(
         "ImagesCachePolicy",
         CachePolicyConfig=cloudfront.CachePolicyConfig(
